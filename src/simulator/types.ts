@@ -95,11 +95,20 @@ export interface Simulator {
   deleteConversation(conversationId: string): boolean;
 
   // --- control ---
-  setOptions(options: Partial<Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit">>): void;
+  setOptions(
+    options: Partial<Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit">>,
+  ): void;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
   /** Called before each request is answered, with the 1-based count of requests so far; may mutate data. */
-  onRequest(hook: ((requestNumber: number, entry: { method: string; path: string; query: Record<string, string> }) => void) | null): void;
+  onRequest(
+    hook:
+      | ((
+          requestNumber: number,
+          entry: { method: string; path: string; query: Record<string, string> },
+        ) => void)
+      | null,
+  ): void;
   readonly requestLog: RequestLogEntry[];
   clearRequestLog(): void;
 

@@ -1,0 +1,103 @@
+// `talkjs-mirror simulator`: serve a generated app until SIGINT/SIGTERM (or `signal` aborts).
+import { parseArgs } from "node:util";
+import { ConfigError } from "../errors.ts";
+import { startSimulator } from "./server.ts";
+import type { LimitMode, OffsetTsMode, SimulatorOptions } from "./types.ts";
+
+export const SIMULATOR_USAGE = `Usage: talkjs-mirror simulator [options]
+
+Serves a simulated TalkJS REST API (under /v1/{appId}/) on 127.0.0.1 until SIGINT/SIGTERM.
+
+Options:
+  --port N               port to listen on (default 8787; 0 picks a free one)
+  --app-id ID            app id (default demo)
+  --secret-key KEY       secret key (default sk_test_demo)
+  --conversations N      number of generated conversations (default 10000)
+  --seed N               generator seed (default 42)
+  --offset-ts MODE       inclusive|exclusive (default exclusive)
+  --limit-mode MODE      reject|clamp a too-large limit (default reject)
+  --latency-ms N         added latency per request (default 0)`;
+
+function integer(flag: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new ConfigError(flag, `must be an integer from ${min} to ${max}, got "${raw}"`);
+  return Number(raw);
+}
+
+function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(flag, `must be ${allowed.join(" or ")}, got "${raw}"`);
+  return raw as T;
+}
+
+/** Parses the simulator's flags into options; throws a ConfigError naming the bad flag. */
+export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: boolean } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: "string", default: "8787" },
+        "app-id": { type: "string", default: "demo" },
+        "secret-key": { type: "string", default: "sk_test_demo" },
+        conversations: { type: "string", default: "10000" },
+        seed: { type: "string", default: "42" },
+        "offset-ts": { type: "string", default: "exclusive" },
+        "limit-mode": { type: "string", default: "reject" },
+        "latency-ms": { type: "string", default: "0" },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new ConfigError("simulator", e instanceof Error ? e.message : String(e));
+  }
+  const str = (k: string) => String(values[k]);
+  const appId = str("app-id");
+  if (!/^[\w-]+$/.test(appId))
+    throw new ConfigError("--app-id", `must be letters, digits, _ or -, got "${appId}"`);
+  const secretKey = str("secret-key");
+  if (secretKey === "") throw new ConfigError("--secret-key", "must not be empty");
+  return {
+    help: values.help === true,
+    port: integer("--port", str("port"), 0, 65535),
+    appId,
+    secretKey,
+    conversations: integer("--conversations", str("conversations"), 0, 5_000_000),
+    seed: integer("--seed", str("seed"), 0, 2 ** 32 - 1),
+    offsetTsMode: oneOf<OffsetTsMode>("--offset-ts", str("offset-ts"), ["inclusive", "exclusive"]),
+    limitMode: oneOf<LimitMode>("--limit-mode", str("limit-mode"), ["reject", "clamp"]),
+    latencyMs: integer("--latency-ms", str("latency-ms"), 0, 600_000),
+  };
+}
+
+/**
+ * Starts the simulator, prints one line with its URL, serves until SIGINT/SIGTERM or until
+ * `signal` aborts (for tests), then closes and resolves. `out` defaults to stdout.
+ */
+export async function runSimulatorCli(
+  argv: string[],
+  opts: { signal?: AbortSignal; out?: (line: string) => void } = {},
+): Promise<void> {
+  const { help, ...options } = parseSimulatorArgs(argv);
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (help) {
+    out(SIMULATOR_USAGE);
+    return;
+  }
+  const sim = await startSimulator(options);
+  out(`TalkJS simulator listening on ${sim.url} (app ${sim.appId}, ${options.conversations} conversations)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      opts.signal?.removeEventListener("abort", stop);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    if (opts.signal?.aborted) stop();
+    else opts.signal?.addEventListener("abort", stop, { once: true });
+  });
+  await sim.close();
+}
