@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Creates + migrates the PostgreSQL template database the store tests clone (test/helpers/db.ts).
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Test files open real servers, SQLite files and PostgreSQL databases of their own;

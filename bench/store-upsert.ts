@@ -1,0 +1,176 @@
+// Batch page upsert (Store.upsertConversations) vs naive per-row `prisma.conversation.upsert`.
+// usage: tsx bench/store-upsert.ts [N=5000] [sqlite|postgresql|both]
+// PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
+// a scratch database is created and dropped.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaClient as SqliteClient } from "../src/generated/prisma/client.ts";
+import { PrismaClient as PgClient } from "../src/generated/prisma-pg/client.ts";
+import { type DatabaseProvider, parseDatabaseUrl } from "../src/store/database-url.ts";
+import { contentHash } from "../src/store/hash.ts";
+import { migrateDatabase } from "../src/store/migrate.ts";
+import { openStore } from "../src/store/store.ts";
+import { type Conversation, lastActivityOf } from "../src/talkjs/types.ts";
+
+const N = Number(process.argv[2] ?? 5000);
+const which = process.argv[3] ?? "both";
+const PAGE = 100;
+const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+function synthetic(i: number, version: number): Conversation {
+  const id = `conv_${String(i).padStart(6, "0")}`;
+  const createdAt = 1_700_000_000_000 + i * 1000;
+  return {
+    id,
+    subject: `Subject ${i} v${version}`,
+    photoUrl: null,
+    welcomeMessages: null,
+    custom: { category: ["support", "sales", "ops"][i % 3] ?? "x", version: String(version) },
+    lastMessage: {
+      id: `msg_${i}_${version}`,
+      conversationId: id,
+      type: "UserMessage",
+      senderId: `user_${i % 50}`,
+      readBy: [],
+      text: "x".repeat(200),
+      attachment: null,
+      location: null,
+      origin: "web",
+      createdAt: createdAt + 5000 + version,
+      editedAt: null,
+      referencedMessageId: null,
+      custom: {},
+    },
+    participants: Object.fromEntries(
+      [0, 1, 2].map((k) => [`user_${(i + k) % 50}`, { access: "ReadWrite" as const, notify: k !== 2 }]),
+    ),
+    createdAt,
+    topicId: null,
+  };
+}
+
+async function freshDb(provider: DatabaseProvider): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (provider === "sqlite") {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "store-bench-"));
+    return { url: `file:${dir}/bench.db`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `store_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: ADMIN });
+    await c.connect();
+    await c.query(sql);
+    await c.end();
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  const u = new URL(ADMIN);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+async function timed(label: string, fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  const rate = N / ((performance.now() - t0) / 1000);
+  console.log(`  ${label.padEnd(34)} ${Math.round(rate).toLocaleString("en-US").padStart(8)} conv/s`);
+  return rate;
+}
+
+async function benchBatch(provider: DatabaseProvider): Promise<number[]> {
+  const db = await freshDb(provider);
+  try {
+    await migrateDatabase(parseDatabaseUrl(db.url));
+    const store = await openStore({ url: db.url });
+    const pass = async (version: number) => {
+      for (let p = 0; p < N; p += PAGE) {
+        const page = Array.from({ length: Math.min(PAGE, N - p) }, (_, k) => synthetic(p + k, version));
+        await store.upsertConversations("bench", page, { seenAt: new Date() });
+      }
+    };
+    const rates = [
+      await timed("batch: insert new", () => pass(0)),
+      await timed("batch: re-upsert unchanged", () => pass(0)),
+      await timed("batch: update changed", () => pass(1)),
+    ];
+    await store.close();
+    return rates;
+  } finally {
+    await db.drop();
+  }
+}
+
+async function benchNaive(provider: DatabaseProvider): Promise<number[]> {
+  const db = await freshDb(provider);
+  try {
+    const config = parseDatabaseUrl(db.url);
+    await migrateDatabase(config);
+    const prisma =
+      provider === "sqlite"
+        ? new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: config.url }) })
+        : // Same model API as the SQLite client (see src/store/store.ts).
+          (new PgClient({
+            adapter: new PrismaPg({ connectionString: config.url }),
+          }) as unknown as SqliteClient);
+    if (provider === "sqlite") {
+      await prisma.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+      await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
+    }
+    const pass = async (version: number) => {
+      for (let i = 0; i < N; i++) {
+        const c = synthetic(i, version);
+        const now = new Date();
+        const data = {
+          subject: c.subject,
+          custom: c.custom,
+          lastMessage: c.lastMessage as object,
+          lastMessageAt: new Date(c.lastMessage?.createdAt ?? c.createdAt),
+          lastMessageId: c.lastMessage?.id ?? null,
+          lastMessageSenderId: c.lastMessage?.senderId ?? null,
+          createdAt: new Date(c.createdAt),
+          lastActivityAt: new Date(lastActivityOf(c)),
+          participantCount: Object.keys(c.participants).length,
+          raw: c as unknown as object,
+          contentHash: contentHash(c),
+          syncedAt: now,
+          updatedAt: now,
+        };
+        const parts = Object.entries(c.participants).map(([userId, p]) => ({ userId, ...p }));
+        await prisma.conversation.upsert({
+          where: { appId_id: { appId: "bench", id: c.id } },
+          create: {
+            appId: "bench",
+            id: c.id,
+            firstSeenAt: now,
+            ...data,
+            participants: { createMany: { data: parts } },
+          },
+          update: { ...data, participants: { deleteMany: {}, createMany: { data: parts } } },
+          select: { id: true },
+        });
+      }
+    };
+    const rates = [
+      await timed("naive: insert new", () => pass(0)),
+      await timed("naive: re-upsert unchanged", () => pass(0)),
+      await timed("naive: update changed", () => pass(1)),
+    ];
+    await prisma.$disconnect();
+    return rates;
+  } finally {
+    await db.drop();
+  }
+}
+
+const providers: DatabaseProvider[] =
+  which === "both" ? ["sqlite", "postgresql"] : [which as DatabaseProvider];
+for (const provider of providers) {
+  console.log(`${provider}, N=${N}, pages of ${PAGE}, 3 participants each`);
+  const batch = await benchBatch(provider);
+  const naive = await benchNaive(provider);
+  const ratios = batch.map((b, k) => (b / (naive[k] ?? 1)).toFixed(1));
+  console.log(`  ratio batch/naive (new / unchanged / changed): ${ratios.join(" / ")}`);
+}
