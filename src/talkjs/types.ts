@@ -77,9 +77,7 @@ export interface ListConversationsParams {
   filter?: ConversationFilter;
 }
 
-export type FieldPredicate =
-  | ["==" | "!=", string]
-  | ["oneOf" | "!oneOf", string[]];
+export type FieldPredicate = ["==" | "!=", string] | ["oneOf" | "!oneOf", string[]];
 
 export interface ConversationFilter {
   custom?: Record<string, FieldPredicate | "exists" | "!exists">;
@@ -91,6 +89,8 @@ export interface ConversationFilter {
  * `lastActivity` is not a field of the object: it is the last message's createdAt, or the
  * conversation's createdAt when it has no message (API reference, "What the docs leave open").
  */
-export function lastActivityOf(conversation: Pick<Conversation, "createdAt" | "lastMessage">): UnixMilliseconds {
+export function lastActivityOf(
+  conversation: Pick<Conversation, "createdAt" | "lastMessage">,
+): UnixMilliseconds {
   return conversation.lastMessage?.createdAt ?? conversation.createdAt;
 }

@@ -1,0 +1,99 @@
+import { resolveClientOptions, type TalkJSClientOptions } from "./config.ts";
+import { type ClientStats, HttpTransport } from "./http.ts";
+import type { Conversation, ConversationUpdate, ListConversationsParams, Message } from "./types.ts";
+import { ConversationPageSchema, ConversationSchema, MessagePageSchema } from "./validate.ts";
+
+export interface TalkJSClient {
+  readonly stats: ClientStats;
+  readonly pageSize: number;
+  getConversation(id: string, signal?: AbortSignal): Promise<Conversation | null>;
+  listConversations(params?: ListConversationsParams, signal?: AbortSignal): Promise<Conversation[]>;
+  listUserConversations(
+    userId: string,
+    params?: ListConversationsParams,
+    signal?: AbortSignal,
+  ): Promise<Conversation[]>;
+  putConversation(id: string, update: ConversationUpdate, signal?: AbortSignal): Promise<void>;
+  deleteConversation(id: string, signal?: AbortSignal): Promise<void>;
+  listMessages(
+    conversationId: string,
+    params?: { limit?: number; startingAfter?: string },
+    signal?: AbortSignal,
+  ): Promise<Message[]>;
+  close(): Promise<void>;
+}
+
+function listQuery(p: ListConversationsParams): Record<string, string | number | undefined> {
+  return {
+    limit: p.limit,
+    orderBy: p.orderBy,
+    orderDirection: p.orderDirection,
+    startingAfter: p.startingAfter,
+    offsetTs: p.offsetTs,
+    lastMessageBefore: p.lastMessageBefore,
+    lastMessageAfter: p.lastMessageAfter,
+    // URLSearchParams encodes it: the wire form is URL-encoded JSON.
+    filter: p.filter === undefined ? undefined : JSON.stringify(p.filter),
+  };
+}
+
+export function createTalkJSClient(options: TalkJSClientOptions): TalkJSClient {
+  const o = resolveClientOptions(options);
+  const http = new HttpTransport(o);
+  const app = `/v1/${encodeURIComponent(o.appId)}`;
+  const conv = (id: string): string => `${app}/conversations/${encodeURIComponent(id)}`;
+  // Validate, then return the original parsed object: unknown fields are kept.
+  const page = (json: unknown): Conversation[] => (json as { data: Conversation[] }).data;
+
+  return {
+    stats: http.stats,
+    pageSize: o.pageSize,
+    async getConversation(id, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: conv(id),
+        schema: ConversationSchema,
+        allowStatus: [404],
+        signal,
+      });
+      return r.status === 404 ? null : (r.json as Conversation);
+    },
+    async listConversations(params = {}, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: `${app}/conversations`,
+        query: listQuery({ limit: o.pageSize, ...params }),
+        schema: ConversationPageSchema,
+        signal,
+      });
+      return page(r.json);
+    },
+    async listUserConversations(userId, params = {}, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: `${app}/users/${encodeURIComponent(userId)}/conversations`,
+        query: listQuery({ limit: o.pageSize, ...params }),
+        schema: ConversationPageSchema,
+        signal,
+      });
+      return page(r.json);
+    },
+    async putConversation(id, update, signal) {
+      await http.request({ method: "PUT", path: conv(id), body: update, signal });
+    },
+    async deleteConversation(id, signal) {
+      await http.request({ method: "DELETE", path: conv(id), signal });
+    },
+    async listMessages(conversationId, params = {}, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: `${conv(conversationId)}/messages`,
+        query: { limit: params.limit, startingAfter: params.startingAfter },
+        schema: MessagePageSchema,
+        signal,
+      });
+      return (r.json as { data: Message[] }).data;
+    },
+    close: () => http.close(),
+  };
+}

@@ -1,0 +1,273 @@
+import pRetry from "p-retry";
+import type { Logger } from "pino";
+import { Pool } from "undici";
+import type * as v from "valibot";
+import { redactSecrets, scrubUrl } from "../redact.ts";
+import { VERSION } from "../version.ts";
+import { TokenProvider } from "./auth.ts";
+import type { ResolvedClientOptions } from "./config.ts";
+import { isRetryable, TalkJSApiError } from "./errors.ts";
+import { ConcurrencyLimiter, parseRetryAfter, sleep, TokenBucket } from "./ratelimit.ts";
+import { check } from "./validate.ts";
+
+export interface ClientStats {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  byStatus: Record<string, number>;
+}
+
+export interface RequestSpec {
+  method: "GET" | "PUT" | "DELETE" | "POST";
+  /** Path below the base URL, already encoded, e.g. /v1/app/conversations/x%2Fy */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  schema?: v.GenericSchema;
+  /** Statuses returned as `{status, json: undefined}` instead of thrown (e.g. 404 on get). */
+  allowStatus?: number[];
+  signal?: AbortSignal;
+}
+
+export interface HttpResult {
+  status: number;
+  json: unknown;
+}
+
+const EXCERPT = 200;
+
+/**
+ * undici transport: pacing, retries, validation. Retries use p-retry (exponential backoff with
+ * jitter, bounded attempts and total time); a 429's Retry-After is waited out on top of it.
+ * Malformed 200s are retried `retry.malformedRetries` times (likely a proxy/truncation glitch).
+ */
+export class HttpTransport {
+  readonly stats: ClientStats = { requests: 0, retries: 0, rateLimited: 0, byStatus: {} };
+  private readonly pool: Pool;
+  private readonly prefix: string;
+  private readonly origin: string;
+  private readonly tokens: TokenProvider;
+  private readonly bucket: TokenBucket;
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly userAgent: string;
+  private readonly log: Logger | undefined;
+
+  constructor(private readonly o: ResolvedClientOptions) {
+    const u = new URL(o.baseUrl);
+    this.origin = u.origin;
+    this.prefix = u.pathname.replace(/\/+$/, "");
+    this.pool = new Pool(this.origin, {
+      connections: o.connections,
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+    });
+    this.tokens = new TokenProvider(o.appId, o.secretKey, o.authMode);
+    this.bucket = new TokenBucket(o.rateLimit.perSecond, o.rateLimit.burst, Date.now());
+    this.limiter = new ConcurrencyLimiter(o.maxConcurrency);
+    this.userAgent = `talkjs-mirror/${VERSION} (+node ${process.version})${o.userAgentExtra ? ` ${o.userAgentExtra}` : ""}`;
+    this.log = o.logger;
+  }
+
+  private secrets(): string[] {
+    return [this.o.secretKey, ...this.tokens.issued];
+  }
+
+  scrub(text: string): string {
+    return redactSecrets(text, this.secrets());
+  }
+
+  private async pace(signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      const wait = this.bucket.take(Date.now());
+      if (wait === 0) return;
+      await sleep(wait, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  async request(spec: RequestSpec): Promise<HttpResult> {
+    const signals = [spec.signal, this.o.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal =
+      signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const qs = new URLSearchParams();
+    for (const [k, val] of Object.entries(spec.query ?? {})) if (val !== undefined) qs.set(k, String(val));
+    const path = `${this.prefix}${spec.path}${qs.size > 0 ? `?${qs.toString()}` : ""}`;
+    const url = scrubUrl(`${this.origin}${path}`, this.secrets());
+    const started = Date.now();
+    const { maxAttempts, maxTotalMs, minDelayMs, maxDelayMs, malformedRetries } = this.o.retry;
+    let attempts = 0;
+    let malformed = 0;
+    // Decided in onFailedAttempt (which p-retry awaits first) and read back by shouldRetry.
+    let retryThis = false;
+    try {
+      return await pRetry(
+        (attemptNumber) => {
+          attempts = attemptNumber;
+          return this.attempt(spec, path, url, signal);
+        },
+        {
+          retries: maxAttempts - 1,
+          factor: 2,
+          minTimeout: minDelayMs,
+          maxTimeout: maxDelayMs,
+          randomize: true,
+          maxRetryTime: maxTotalMs,
+          ...(signal ? { signal } : {}),
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+            retryThis = false;
+            if (!(error instanceof TalkJSApiError)) return;
+            if (error.code === "TALKJS_MALFORMED_RESPONSE") malformed++;
+            const retryAfterMs = (error as TalkJSApiError & { retryAfterMs?: number }).retryAfterMs;
+            // Retry-After is the server's minimum; p-retry's own backoff is added on top of it.
+            const serverWait = retryAfterMs === undefined ? 0 : Math.min(maxDelayMs, retryAfterMs);
+            retryThis =
+              isRetryable(error) &&
+              !(error.code === "TALKJS_MALFORMED_RESPONSE" && malformed > malformedRetries) &&
+              retriesLeft > 0 &&
+              Date.now() - started + serverWait + minDelayMs <= maxTotalMs;
+            if (!retryThis) return;
+            this.stats.retries++;
+            this.log?.debug(
+              { attempt: attemptNumber, code: error.code, status: error.status, retryAfterMs, url },
+              "talkjs request retry",
+            );
+            if (serverWait > 0) await sleep(serverWait, signal);
+          },
+          shouldRetry: () => retryThis,
+        },
+      );
+    } catch (e) {
+      if (!(e instanceof TalkJSApiError)) {
+        if (signal?.aborted) {
+          throw new TalkJSApiError("TALKJS_ABORTED", `TalkJS request aborted: ${spec.method} ${url}`, {
+            url,
+            attempts,
+          });
+        }
+        throw e;
+      }
+      e.attempts = attempts;
+      if (attempts <= 1) throw e;
+      throw new TalkJSApiError(e.code as never, `${e.message} (after ${attempts} attempts)`, {
+        status: e.status,
+        url: e.url,
+        bodyExcerpt: e.bodyExcerpt,
+        attempts,
+      });
+    }
+  }
+
+  private async attempt(
+    spec: RequestSpec,
+    path: string,
+    url: string,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResult> {
+    const aborted = (): TalkJSApiError =>
+      new TalkJSApiError("TALKJS_ABORTED", `TalkJS request aborted: ${spec.method} ${url}`, { url });
+    return this.limiter.run(async () => {
+      try {
+        await this.pace(signal);
+      } catch {
+        throw aborted();
+      }
+      this.stats.requests++;
+      let statusCode: number;
+      let text: string;
+      let retryAfter: string | undefined;
+      try {
+        const res = await this.pool.request({
+          method: spec.method,
+          path,
+          headers: {
+            authorization: `Bearer ${this.tokens.token()}`,
+            "talkjs-rest-version": this.o.restVersion,
+            "user-agent": this.userAgent,
+            accept: "application/json",
+            ...(spec.body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: spec.body === undefined ? null : JSON.stringify(spec.body),
+          signal: signal ?? null,
+          headersTimeout: this.o.headersTimeoutMs,
+          bodyTimeout: this.o.bodyTimeoutMs,
+        });
+        statusCode = res.statusCode;
+        const ra = res.headers["retry-after"];
+        retryAfter = Array.isArray(ra) ? ra[0] : ra;
+        text = await res.body.text();
+      } catch (e) {
+        if (signal?.aborted) throw aborted();
+        const code = (e as { code?: unknown }).code;
+        const codeStr = typeof code === "string" ? code : "UNKNOWN";
+        const timeout =
+          codeStr === "UND_ERR_HEADERS_TIMEOUT" ||
+          codeStr === "UND_ERR_BODY_TIMEOUT" ||
+          codeStr === "UND_ERR_CONNECT_TIMEOUT";
+        // Cause is a scrubbed summary, not the undici error (which may reference request headers).
+        throw new TalkJSApiError(
+          timeout ? "TALKJS_TIMEOUT" : "TALKJS_NETWORK",
+          `TalkJS ${timeout ? "request timed out" : "network error"} (${codeStr}): ${spec.method} ${url}`,
+          { url, cause: { code: codeStr, message: this.scrub(String((e as Error).message ?? e)) } },
+        );
+      }
+      this.stats.byStatus[statusCode] = (this.stats.byStatus[statusCode] ?? 0) + 1;
+      const excerpt = this.scrub(text.slice(0, EXCERPT));
+      if (spec.allowStatus?.includes(statusCode)) return { status: statusCode, json: undefined };
+      if (statusCode !== 200) throw this.statusError(statusCode, url, excerpt, retryAfter);
+      let json: unknown;
+      try {
+        json = text.length === 0 ? {} : JSON.parse(text);
+      } catch {
+        throw new TalkJSApiError(
+          "TALKJS_MALFORMED_RESPONSE",
+          `TalkJS answered HTTP 200 with invalid JSON: ${spec.method} ${url}`,
+          {
+            status: statusCode,
+            url,
+            bodyExcerpt: excerpt,
+          },
+        );
+      }
+      if (spec.schema) {
+        const problem = check(spec.schema, json);
+        if (problem) {
+          throw new TalkJSApiError(
+            "TALKJS_MALFORMED_RESPONSE",
+            `TalkJS answered HTTP 200 with an unexpected shape (${problem}): ${spec.method} ${url}`,
+            { status: statusCode, url, bodyExcerpt: excerpt },
+          );
+        }
+      }
+      return { status: statusCode, json };
+    });
+  }
+
+  private statusError(
+    status: number,
+    url: string,
+    excerpt: string,
+    retryAfter: string | undefined,
+  ): TalkJSApiError {
+    const d = { status, url, bodyExcerpt: excerpt };
+    if (status === 429) {
+      this.stats.rateLimited++;
+      const err = new TalkJSApiError("TALKJS_RATE_LIMITED", `TalkJS rate limit hit (HTTP 429): ${url}`, d);
+      const ms = parseRetryAfter(retryAfter, Date.now());
+      if (ms !== undefined) Object.assign(err, { retryAfterMs: ms });
+      return err;
+    }
+    let msg: string;
+    if (status === 401)
+      msg = "TalkJS rejected the credentials (HTTP 401): check TALKJS_SECRET_KEY and TALKJS_APP_ID";
+    else if (status === 403)
+      msg = "TalkJS refused access (HTTP 403): check TALKJS_SECRET_KEY and TALKJS_APP_ID";
+    else if (status === 404)
+      msg = `TalkJS answered 404 Not Found for ${url}: check TALKJS_APP_ID and TALKJS_API_URL`;
+    else if (status === 400) msg = `TalkJS rejected the request (HTTP 400): ${excerpt}`;
+    else msg = `TalkJS answered HTTP ${status}: ${url}`;
+    return new TalkJSApiError(`TALKJS_HTTP_${status}`, msg, d);
+  }
+}

@@ -1,0 +1,32 @@
+import * as v from "valibot";
+
+// valibot: typed, tiny, tree-shakable. We validate, then return the ORIGINAL parsed object
+// so unknown fields survive (the store keeps the raw object).
+
+const MessageSchema = v.looseObject({
+  id: v.string(),
+  conversationId: v.string(),
+  createdAt: v.number(),
+});
+
+export const ConversationSchema = v.looseObject({
+  id: v.string(),
+  createdAt: v.number(),
+  subject: v.optional(v.nullable(v.string())),
+  custom: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  participants: v.optional(v.record(v.string(), v.unknown())),
+  lastMessage: v.optional(v.nullable(MessageSchema)),
+});
+
+export const ConversationPageSchema = v.looseObject({ data: v.array(ConversationSchema) });
+export const MessagePageSchema = v.looseObject({ data: v.array(MessageSchema) });
+
+/** Returns an issue summary, or null when valid. */
+export function check(schema: v.GenericSchema, value: unknown): string | null {
+  const r = v.safeParse(schema, value);
+  if (r.success) return null;
+  return r.issues
+    .slice(0, 3)
+    .map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.message}`)
+    .join("; ");
+}

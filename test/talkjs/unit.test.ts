@@ -1,0 +1,132 @@
+import { createHmac } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { redactSecrets, scrubUrl } from "../../src/redact.ts";
+import { signAppJwt, TokenProvider } from "../../src/talkjs/auth.ts";
+import { resolveClientOptions } from "../../src/talkjs/config.ts";
+import {
+  advanceCursor,
+  INITIAL_CURSOR,
+  nextPageRequest,
+  type PagerParams,
+} from "../../src/talkjs/pagination.ts";
+import { parseRetryAfter, TokenBucket } from "../../src/talkjs/ratelimit.ts";
+import type { Conversation } from "../../src/talkjs/types.ts";
+
+const conv = (id: string, createdAt: number): Conversation => ({
+  id,
+  createdAt,
+  subject: null,
+  photoUrl: null,
+  welcomeMessages: null,
+  custom: {},
+  lastMessage: null,
+  participants: {},
+  topicId: null,
+});
+
+describe("jwt", () => {
+  it("signs HS256 app token with 30 s expiry", () => {
+    const t = signAppJwt("app1", "sk_test_x", 1_700_000_000_000);
+    const [h, p, s] = t.split(".");
+    expect(JSON.parse(Buffer.from(h ?? "", "base64url").toString())).toEqual({ alg: "HS256", typ: "JWT" });
+    const payload = JSON.parse(Buffer.from(p ?? "", "base64url").toString());
+    expect(payload).toEqual({ tokenType: "app", iss: "app1", iat: 1_700_000_000, exp: 1_700_000_030 });
+    expect(s).toBe(createHmac("sha256", "sk_test_x").update(`${h}.${p}`).digest("base64url"));
+  });
+  it("caches and refreshes 10 s before expiry", () => {
+    let now = 1_700_000_000_000;
+    const tp = new TokenProvider("a", "sk_test_secret", "jwt", () => now);
+    const t1 = tp.token();
+    now += 19_000;
+    expect(tp.token()).toBe(t1);
+    now += 2_000;
+    expect(tp.token()).not.toBe(t1);
+    expect(new TokenProvider("a", "sk_test_secret", "secret-key").token()).toBe("sk_test_secret");
+  });
+});
+
+describe("config", () => {
+  it("rejects old REST versions and bad values", () => {
+    expect(() => resolveClientOptions({ appId: "a", secretKey: "s", restVersion: "2020-01-01" })).toThrow(
+      /TALKJS_REST_VERSION/,
+    );
+    expect(() => resolveClientOptions({ appId: "a", secretKey: "s", connections: 0 })).toThrow(
+      /TALKJS_CONNECTIONS/,
+    );
+    expect(resolveClientOptions({ appId: "a", secretKey: "s" }).retry.maxAttempts).toBe(6);
+  });
+});
+
+describe("retry-after", () => {
+  it("parses both forms", () => {
+    expect(parseRetryAfter("1", 0)).toBe(1000);
+    const now = Date.parse("Wed, 25 Nov 2026 03:00:00 GMT");
+    expect(parseRetryAfter("Wed, 25 Nov 2026 03:00:02 GMT", now)).toBe(2000);
+    expect(parseRetryAfter("garbage", now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+describe("token bucket", () => {
+  it("allows burst then paces", () => {
+    const b = new TokenBucket(2, 3, 0);
+    expect([b.take(0), b.take(0), b.take(0)]).toEqual([0, 0, 0]);
+    expect(b.take(0)).toBe(500);
+    expect(b.take(500)).toBe(0);
+    expect(b.take(500)).toBeGreaterThan(0);
+  });
+});
+
+describe("redact", () => {
+  it("scrubs secrets and bearer tokens", () => {
+    expect(redactSecrets("key sk_live_abcdef and Bearer xyz.abc", ["sk_live_abcdef"])).not.toMatch(
+      /abcdef|xyz/,
+    );
+    expect(scrubUrl("https://u:p@h/x?token=abc&a=1")).toBe("https://h/x?token=%5BREDACTED%5D&a=1");
+  });
+});
+
+describe("cursor functions", () => {
+  const p: PagerParams = { orderBy: "createdAt", orderDirection: "ASC" };
+  it("first request has no offset; later ones overlap the boundary", () => {
+    expect(nextPageRequest(INITIAL_CURSOR, p, 30).offsetTs).toBeUndefined();
+    expect(nextPageRequest({ ts: 100, idsAtTs: ["a"] }, p, 30).offsetTs).toBe(99);
+    expect(nextPageRequest({ ts: 100, idsAtTs: ["a"] }, { ...p, orderDirection: "DESC" }, 30).offsetTs).toBe(
+      101,
+    );
+  });
+  it("dedupes boundary ids and keeps only ids at the new ts", () => {
+    const s = advanceCursor({ ts: 10, idsAtTs: ["a"] }, [conv("a", 10), conv("b", 10), conv("c", 11)], p);
+    expect(s.fresh.map((c) => c.id)).toEqual(["b", "c"]);
+    expect(s.cursor).toEqual({ ts: 11, idsAtTs: ["c"] });
+  });
+  it("whole page of ties switches to startingAfter", () => {
+    const s = advanceCursor(INITIAL_CURSOR, [conv("a", 5), conv("b", 5)], p);
+    expect(s.cursor).toEqual({ ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" });
+    expect(nextPageRequest(s.cursor, p, 2)).toMatchObject({ startingAfter: "b" });
+    const s2 = advanceCursor(s.cursor, [conv("c", 5), conv("d", 6)], p);
+    expect(s2.fresh.map((c) => c.id)).toEqual(["c", "d"]);
+    expect(s2.cursor).toEqual({ ts: 6, idsAtTs: ["d"] });
+  });
+  it("inclusive page of only seen ids does not stop; short page does not end; empty ends", () => {
+    const s = advanceCursor({ ts: 5, idsAtTs: ["a", "b"] }, [conv("a", 5), conv("b", 5)], p);
+    expect(s.done).toBe(false);
+    expect(s.cursor.startingAfter).toBe("b");
+    expect(advanceCursor({ ts: 5, idsAtTs: [] }, [conv("x", 7)], p).done).toBe(false);
+    expect(advanceCursor({ ts: 5, idsAtTs: [] }, [], p).done).toBe(true);
+  });
+});
+
+describe("logger", () => {
+  it("redacts authorization paths and secret values", async () => {
+    const { createLogger } = await import("../../src/log.ts");
+    const lines: string[] = [];
+    const log = createLogger({
+      secrets: ["sk_test_topsecret"],
+      destination: { write: (l: string) => lines.push(l) },
+    });
+    log.info({ headers: { authorization: "Bearer abc.def.ghi" }, note: "key sk_test_topsecret" }, "hello");
+    expect(lines.join("")).not.toMatch(/abc\.def|topsecret/);
+    expect(lines.join("")).toContain("hello");
+  });
+});
