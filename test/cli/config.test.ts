@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+const talkjsEnv = { TALKJS_APP_ID: "app1", TALKJS_SECRET_KEY: "sk_test_s3cret" };
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = loadConfig(talkjsEnv, { requireTalkJS: true });
+    expect(config.talkjs).toEqual({ appId: "app1", secretKey: "sk_test_s3cret" });
+    expect(config.database.provider).toBe("sqlite");
+    expect(config.log).toEqual({ level: "info", pretty: false });
+    expect(config.secrets).toContain("sk_test_s3cret");
+  });
+
+  it("names the missing setting and how to fix it", () => {
+    const error = configError(() => loadConfig({ TALKJS_APP_ID: "app1" }, { requireTalkJS: true }));
+    expect(error.setting).toBe("TALKJS_SECRET_KEY");
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toMatch(/TALKJS_SECRET_KEY: is required.*secret key/);
+  });
+
+  it("does not need TalkJS credentials for database-only commands", () => {
+    expect(loadConfig({}, { requireTalkJS: false }).talkjs).toBeUndefined();
+  });
+
+  it.each([
+    ["LOG_LEVEL", "loud", /LOG_LEVEL: "loud" is not one of fatal, error/],
+    ["LOG_PRETTY", "maybe", /LOG_PRETTY: "maybe" is not a boolean/],
+    ["DATABASE_POOL_SIZE", "0", /DATABASE_POOL_SIZE: 0 is out of range; use a number between 1 and 100/],
+    ["DATABASE_POOL_SIZE", "ten", /DATABASE_POOL_SIZE: "ten" is not a whole number/],
+    ["DATABASE_URL", "mysql://localhost/db", /DATABASE_URL/],
+  ])("rejects %s=%s with a message naming it", (name, value, message) => {
+    const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
+    expect(error.setting).toBe(name);
+    expect(error.message).toMatch(message);
+  });
+
+  it("keeps a PostgreSQL password out of errors but lists it as a secret", () => {
+    const config = loadConfig(
+      { ...talkjsEnv, DATABASE_URL: "postgresql://mirror:pa55word@db.example:5432/mirror" },
+      { requireTalkJS: true },
+    );
+    expect(config.database.provider).toBe("postgresql");
+    expect(config.secrets).toContain("pa55word");
+  });
+});
