@@ -1,9 +1,12 @@
 // Runtime equivalent of `prisma migrate deploy`, fully offline: applies pending migrations from
 // prisma/migrations/<provider>/ through the wasm schema engine, recording them in
 // _prisma_migrations (same checksums as the CLI, so a real `prisma migrate deploy` stays compatible).
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import Database from "better-sqlite3";
+import pg from "pg";
 import { MirrorError } from "../errors.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
 import { redactDatabaseUrl } from "./database-url.ts";
@@ -38,9 +41,17 @@ export async function migrateDatabase(
   options: { migrationsDir?: string } = {},
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? migrationsDir(db.provider);
+  // Every command starts with this call. When nothing is pending, answer from _prisma_migrations
+  // without starting the schema engine: it needs exclusive access to a SQLite file (it resets the
+  // journal mode), so it would wait on any other process that has the file open — a running sync,
+  // `status`, an analyst's sqlite3 shell.
+  const pending = await pendingMigrations(db, dir).catch(() => null);
+  if (pending !== null && pending.length === 0) return [];
   const factory =
     db.provider === "sqlite"
-      ? new PrismaBetterSqlite3({ url: db.url })
+      ? // Wait for a reader or writer in another process (a running sync, an analyst's query)
+        // instead of failing at once on a busy file.
+        new PrismaBetterSqlite3({ url: db.url, timeout: 30_000 })
       : new PrismaPg({ connectionString: db.url, max: 1 });
   try {
     const { engine, close } = await openSchemaEngine(factory);
@@ -61,4 +72,35 @@ export async function migrateDatabase(
       error,
     );
   }
+}
+
+/**
+ * Names of migration folders not yet recorded as applied, or null when that cannot be told
+ * cheaply (no _prisma_migrations table yet, a failed migration on record): the engine decides then.
+ */
+async function pendingMigrations(db: DatabaseConfig, dir: string): Promise<string[] | null> {
+  const { migrationDirectories } = await listMigrations(dir);
+  const sql = `SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations`;
+  let rows: { migration_name: string; finished_at: unknown; rolled_back_at: unknown }[];
+  if (db.provider === "sqlite") {
+    if (!db.filePath || !existsSync(db.filePath)) return null;
+    const sqlite = new Database(db.filePath, { readonly: true, fileMustExist: true, timeout: 30_000 });
+    try {
+      rows = sqlite.prepare(sql).all() as typeof rows;
+    } finally {
+      sqlite.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", () => {});
+    await client.connect();
+    try {
+      rows = (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  if (rows.some((r) => r.finished_at === null && r.rolled_back_at === null)) return null;
+  const applied = new Set(rows.filter((r) => r.finished_at !== null).map((r) => r.migration_name));
+  return migrationDirectories.map((m) => m.path).filter((name) => !applied.has(name));
 }

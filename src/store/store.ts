@@ -12,8 +12,19 @@ import { lastActivityOf } from "../talkjs/types.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
 import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
 import { contentHash } from "./hash.ts";
+import {
+  acquirePostgresLock,
+  acquireSqliteLock,
+  describeRunLock,
+  type RunLock,
+  type RunLockHolder,
+  type RunLockInfo,
+} from "./run-lock.ts";
 
-export type RunStatus = "running" | "succeeded" | "failed" | "aborted";
+export type { RunLock, RunLockHolder, RunLockInfo } from "./run-lock.ts";
+
+/** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
 
 export interface UpsertCounts {
   inserted: number;
@@ -117,6 +128,8 @@ export interface Store {
   countLive(appId: string): Promise<number>;
   /** Live rows not seen by `runId`, ordered by id, keyset-paged by `afterId`: deletion candidates. */
   listUnseenLive(appId: string, runId: number, limit: number, afterId?: string): Promise<string[]>;
+  /** How many live rows `runId` has not seen (reconcile refuses a mass deletion before any GET). */
+  countUnseenLive(appId: string, runId: number): Promise<number>;
   /** Sets deleted_at on live rows among `ids`; returns how many changed. */
   markDeleted(appId: string, ids: string[], at: Date): Promise<number>;
   getSyncState(appId: string, stream: string): Promise<SyncStateRow | null>;
@@ -137,6 +150,15 @@ export interface Store {
     },
   ): Promise<void>;
   lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
+  /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
+  closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
+  /**
+   * Takes the app's run lock (one writer per app across processes and hosts), or returns null at
+   * once when someone else holds it. See ./run-lock.ts.
+   */
+  acquireRunLock(appId: string, holder: RunLockHolder): Promise<RunLock | null>;
+  /** Who holds the app's run lock, if anyone (for the "another run is active" message). */
+  describeRunLock(appId: string): Promise<RunLockInfo | null>;
   stats(appId: string): Promise<StoreStats>;
   /** Raw SQL for callers that need it (tests, analytics); results as the driver returns them. */
   queryRaw(sql: string): Promise<Record<string, unknown>[]>;
@@ -211,18 +233,21 @@ export async function openStore(config: OpenStoreConfig | DatabaseConfig): Promi
     }
   }
   logger?.debug({ provider: db.provider, url: redactDatabaseUrl(db.url) }, "store opened");
-  return new PrismaStore(db.provider, client);
+  return new PrismaStore(db, client);
 }
 
 class PrismaStore implements Store {
   readonly provider: DatabaseProvider;
   readonly #client: Client;
   readonly #pg: boolean;
+  readonly #url: string;
+  readonly #locks = new Set<RunLock>();
 
-  constructor(provider: DatabaseProvider, client: Client) {
-    this.provider = provider;
+  constructor(db: DatabaseConfig, client: Client) {
+    this.provider = db.provider;
     this.#client = client;
-    this.#pg = provider === "postgresql";
+    this.#pg = db.provider === "postgresql";
+    this.#url = db.url;
   }
 
   // ---- SQL fragments that differ by provider -------------------------------------------------
@@ -277,11 +302,14 @@ class PrismaStore implements Store {
         }
         const unchangedIds = rows.filter((r) => !written.has(r.id)).map((r) => r.id);
         for (const ids of chunk(unchangedIds, MAX_PARAMS)) {
-          // Rows whose content did not change: only the "seen" markers move; updated_at stays.
-          await tx.conversation.updateMany({
-            where: { appId, id: { in: ids } },
-            data: runId === undefined ? { syncedAt: seenAt } : { syncedAt: seenAt, seenRunId: runId },
-          });
+          // Rows whose content did not change (or whose copy here is older): only the "seen"
+          // markers move — synced_at never backwards; updated_at stays.
+          const seen = this.#ts(seenAt);
+          const run = runId === undefined ? Prisma.sql`seen_run_id` : Prisma.sql`${runId}`;
+          await tx.$executeRaw`UPDATE conversations
+            SET synced_at = CASE WHEN synced_at < ${seen} THEN ${seen} ELSE synced_at END,
+                seen_run_id = ${run}
+            WHERE app_id = ${appId} AND id IN (${Prisma.join(ids)})`;
         }
         const changed = rows.filter((r) => written.has(r.id));
         await this.#replaceParticipants(tx, appId, changed);
@@ -305,7 +333,9 @@ class PrismaStore implements Store {
 
   /**
    * One multi-row INSERT … ON CONFLICT DO UPDATE. The WHERE skips rows whose content_hash did not
-   * change (no write, updated_at kept) unless the row was marked deleted (resurrection).
+   * change (no write, updated_at kept) unless the row was marked deleted (resurrection), and never
+   * lets an older copy win: a copy fetched before the stored one (synced_at), or before the
+   * deletion was confirmed (deleted_at), is ignored — whatever order concurrent pages commit in.
    * RETURNING gives the ids actually inserted or updated; on PostgreSQL also whether the row was
    * inserted (`xmax = 0` marks a row version created by INSERT), which stays correct when a
    * concurrent transaction inserted the same id between our read and our write.
@@ -349,8 +379,10 @@ class PrismaStore implements Store {
         participant_count = excluded.participant_count, raw = excluded.raw,
         content_hash = excluded.content_hash, synced_at = excluded.synced_at,
         updated_at = excluded.updated_at, deleted_at = NULL, seen_run_id = ${seenRun}
-      WHERE conversations.content_hash ${distinct} excluded.content_hash
-         OR conversations.deleted_at IS NOT NULL
+      WHERE (conversations.content_hash ${distinct} excluded.content_hash
+             OR conversations.deleted_at IS NOT NULL)
+        AND excluded.synced_at >= conversations.synced_at
+        AND (conversations.deleted_at IS NULL OR excluded.synced_at > conversations.deleted_at)
       ${returning}`;
   }
 
@@ -410,6 +442,12 @@ class PrismaStore implements Store {
       take: limit,
     });
     return rows.map((r) => r.id);
+  }
+
+  countUnseenLive(appId: string, runId: number): Promise<number> {
+    return this.#client.conversation.count({
+      where: { appId, deletedAt: null, OR: [{ seenRunId: null }, { seenRunId: { not: runId } }] },
+    });
   }
 
   async markDeleted(appId: string, ids: string[], at: Date): Promise<number> {
@@ -476,6 +514,18 @@ class PrismaStore implements Store {
     });
   }
 
+  async closeAbandonedRuns(appId: string, at: Date = new Date()): Promise<number> {
+    const result = await this.#client.syncRun.updateMany({
+      where: { appId, status: "running" },
+      data: {
+        status: "abandoned",
+        finishedAt: at,
+        error: "the process stopped before the run finished (killed or crashed)",
+      },
+    });
+    return result.count;
+  }
+
   async lastRuns(appId: string, limit = 10): Promise<SyncRunRow[]> {
     const rows = await this.#client.syncRun.findMany({
       where: { appId },
@@ -508,7 +558,31 @@ class PrismaStore implements Store {
     return this.#client.$queryRawUnsafe<Record<string, unknown>[]>(sql);
   }
 
+  // ---- run lock ---------------------------------------------------------------------------------
+
+  async acquireRunLock(appId: string, holder: RunLockHolder): Promise<RunLock | null> {
+    const lock = this.#pg
+      ? await acquirePostgresLock(this.#client, this.#url, appId, holder)
+      : await acquireSqliteLock(this.#client, appId, holder);
+    if (!lock) return null;
+    this.#locks.add(lock);
+    return {
+      appId: lock.appId,
+      holder: lock.holder,
+      release: async () => {
+        this.#locks.delete(lock);
+        await lock.release();
+      },
+    };
+  }
+
+  describeRunLock(appId: string): Promise<RunLockInfo | null> {
+    return describeRunLock(this.#client, appId);
+  }
+
   async close(): Promise<void> {
+    for (const lock of [...this.#locks]) await lock.release().catch(() => {});
+    this.#locks.clear();
     await this.#client.$disconnect();
   }
 }

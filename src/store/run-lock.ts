@@ -1,0 +1,150 @@
+// The per-app run lock: backfill, sync and reconcile of one app never write at once, whether
+// they run in one process, several, or several replicas of the container.
+// - PostgreSQL: a session-level advisory lock held on a dedicated connection (Prisma's pool cannot
+//   pin one). If the process dies, its connection closes and PostgreSQL frees the lock at once.
+//   The run_locks row only records who holds it, for the error message.
+// - SQLite: the run_locks row IS the lock: taken atomically, as a lease renewed while held. A row
+//   whose lease expired, or left by a dead process on this same host (`kill -9`), is taken over.
+import { createHash, randomUUID } from "node:crypto";
+import pg from "pg";
+import { MirrorError } from "../errors.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import { redactDatabaseUrl } from "./database-url.ts";
+
+export interface RunLockHolder {
+  kind: string;
+  pid: number;
+  host: string;
+}
+
+export interface RunLockInfo extends RunLockHolder {
+  acquiredAt: Date;
+}
+
+export interface RunLock {
+  readonly appId: string;
+  readonly holder: RunLockHolder;
+  release(): Promise<void>;
+}
+
+/** SQLite lease: long enough to survive a stalled event loop, short enough that a lost host's lock frees itself. */
+export const LEASE_MS = 60_000;
+const HEARTBEAT_MS = 15_000;
+
+/** A signed 64-bit advisory lock key derived from the app id (stable across processes and versions). */
+export function advisoryKey(appId: string): string {
+  const digest = createHash("sha256").update(`talkjs-mirror:${appId}`).digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+type Client = PrismaClient;
+
+async function recordHolder(client: Client, appId: string, token: string, h: RunLockHolder): Promise<void> {
+  const now = new Date();
+  const data = {
+    token,
+    kind: h.kind,
+    pid: h.pid,
+    host: h.host,
+    acquiredAt: now,
+    expiresAt: new Date(now.getTime() + LEASE_MS),
+  };
+  await client.runLock.upsert({ where: { appId }, create: { appId, ...data }, update: data });
+}
+
+export async function describeRunLock(client: Client, appId: string): Promise<RunLockInfo | null> {
+  const row = await client.runLock.findUnique({ where: { appId } });
+  return row ? { kind: row.kind, pid: row.pid, host: row.host, acquiredAt: row.acquiredAt } : null;
+}
+
+export async function acquirePostgresLock(
+  client: Client,
+  url: string,
+  appId: string,
+  holder: RunLockHolder,
+): Promise<RunLock | null> {
+  const session = new pg.Client({ connectionString: url });
+  try {
+    await session.connect();
+  } catch (error) {
+    throw new MirrorError(
+      "DB_OPEN_FAILED",
+      `Cannot open the lock connection to PostgreSQL ${redactDatabaseUrl(url)}: ${(error as Error).message}`,
+    );
+  }
+  // A lock connection that dies (server restart) surfaces on the next query; never crash on it.
+  session.on("error", () => {});
+  const key = advisoryKey(appId);
+  const { rows } = await session.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_lock($1::bigint) AS locked",
+    [key],
+  );
+  if (!rows[0]?.locked) {
+    await session.end();
+    return null;
+  }
+  const token = randomUUID();
+  await recordHolder(client, appId, token, holder);
+  let released = false;
+  return {
+    appId,
+    holder,
+    async release() {
+      if (released) return;
+      released = true;
+      await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
+      // Ending the session frees the advisory lock even if the unlock itself fails.
+      await session.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
+      await session.end().catch(() => {});
+    },
+  };
+}
+
+export async function acquireSqliteLock(
+  client: Client,
+  appId: string,
+  holder: RunLockHolder,
+): Promise<RunLock | null> {
+  const existing = await client.runLock.findUnique({ where: { appId } });
+  if (existing && existing.host === holder.host && !processAlive(existing.pid)) {
+    // Left by a process of this host that died without releasing it (kill -9, crash).
+    await client.runLock.deleteMany({ where: { appId, token: existing.token } });
+  }
+  const token = randomUUID();
+  const now = new Date();
+  const expires = new Date(now.getTime() + LEASE_MS);
+  // Atomic: inserts, or takes over an expired lease; otherwise changes nothing.
+  await client.$executeRaw`INSERT INTO run_locks (app_id, token, kind, pid, host, acquired_at, expires_at)
+    VALUES (${appId}, ${token}, ${holder.kind}, ${holder.pid}, ${holder.host}, ${now}, ${expires})
+    ON CONFLICT (app_id) DO UPDATE SET token = excluded.token, kind = excluded.kind, pid = excluded.pid,
+      host = excluded.host, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+    WHERE run_locks.expires_at < excluded.acquired_at`;
+  const row = await client.runLock.findUnique({ where: { appId } });
+  if (row?.token !== token) return null;
+  const heartbeat = setInterval(() => {
+    const until = new Date(Date.now() + LEASE_MS);
+    client.runLock.updateMany({ where: { appId, token }, data: { expiresAt: until } }).catch(() => {});
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  let released = false;
+  return {
+    appId,
+    holder,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      await client.runLock.deleteMany({ where: { appId, token } });
+    },
+  };
+}
