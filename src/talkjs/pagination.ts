@@ -1,4 +1,5 @@
 import type { TalkJSClient } from "./client.ts";
+import { TalkJSApiError } from "./errors.ts";
 import {
   type Conversation,
   type ConversationFilter,
@@ -16,6 +17,11 @@ export interface PagerCursor {
   ts: number | null;
   idsAtTs: string[];
   startingAfter?: string;
+  /**
+   * Set after a startingAfter request came back empty for an anchor that no longer exists (or was
+   * refused): the rest of its tie group is re-asked by timestamp, once, before the listing ends.
+   */
+  verifying?: true;
 }
 
 export interface PagerParams {
@@ -31,6 +37,8 @@ export interface PagerParams {
 export interface ConversationPage {
   conversations: Conversation[];
   cursor: PagerCursor;
+  /** When the response arrived (ms): the store keeps the copy fetched last, whatever the write order. */
+  fetchedAt: number;
 }
 
 export const INITIAL_CURSOR: PagerCursor = { ts: null, idsAtTs: [] };
@@ -80,7 +88,12 @@ export function advanceCursor(
   params: Pick<PagerParams, "orderBy" | "orderDirection">,
 ): Advance {
   const last = page.at(-1);
-  if (last === undefined) return { fresh: [], cursor, done: true };
+  if (last === undefined) {
+    if (cursor.startingAfter !== undefined && !cursor.verifying) {
+      return { fresh: [], cursor: verifyFrom(cursor), done: false };
+    }
+    return { fresh: [], cursor, done: true };
+  }
   const dir = params.orderDirection === "ASC" ? 1 : -1;
   const key = (c: Conversation): number => keyOf(params.orderBy, c);
   const seen = new Set(cursor.idsAtTs);
@@ -97,24 +110,47 @@ export function advanceCursor(
   const allOneTs = page.every((c) => key(c) === newTs);
   const stuck = fresh.length === 0 || newTs === bts || allOneTs;
   const next: PagerCursor = stuck ? { ts: newTs, idsAtTs, startingAfter: last.id } : { ts: newTs, idsAtTs };
+  // Still confirming an end: keep the flag until something new turns up, so the check runs once.
+  if (cursor.verifying && fresh.length === 0) next.verifying = true;
   // Guard: a startingAfter walk that yields nothing new and cannot move its anchor is finished.
   const done = fresh.length === 0 && cursor.startingAfter !== undefined && cursor.startingAfter === last.id;
   return { fresh, cursor: next, done };
 }
 
+/** The cursor that re-asks by timestamp instead of by a startingAfter anchor that may be gone. */
+export function verifyFrom(cursor: PagerCursor): PagerCursor {
+  return { ts: cursor.ts, idsAtTs: cursor.idsAtTs, verifying: true };
+}
+
 /** Async generator of pages; checkpoint `cursor` after committing a page, pass it back as `from`. */
 export async function* pageConversations(
-  client: Pick<TalkJSClient, "listConversations" | "pageSize">,
+  client: Pick<TalkJSClient, "listConversations" | "getConversation" | "pageSize">,
   params: PagerParams,
   signal?: AbortSignal,
 ): AsyncGenerator<ConversationPage> {
   let cursor: PagerCursor = params.from ?? INITIAL_CURSOR;
   const pageSize = params.pageSize ?? client.pageSize;
   for (;;) {
-    const page = await client.listConversations(nextPageRequest(cursor, params, pageSize), signal);
+    let page: Conversation[];
+    try {
+      page = await client.listConversations(nextPageRequest(cursor, params, pageSize), signal);
+    } catch (error) {
+      // TalkJS may refuse a startingAfter that names a conversation deleted since (our checkpoint
+      // outlives it): re-anchor by timestamp once rather than failing every resume forever.
+      const refused = error instanceof TalkJSApiError && error.code === "TALKJS_HTTP_400";
+      if (!refused || cursor.startingAfter === undefined || cursor.verifying) throw error;
+      cursor = verifyFrom(cursor);
+      continue;
+    }
+    const fetchedAt = Date.now();
+    if (page.length === 0 && cursor.startingAfter !== undefined && !cursor.verifying) {
+      // An empty answer after an anchor is the end — unless the anchor was deleted meanwhile and
+      // TalkJS answers "nothing after an unknown id". One GET tells the two apart.
+      if ((await client.getConversation(cursor.startingAfter, signal)) !== null) return;
+    }
     const step = advanceCursor(cursor, page, params);
     if (step.done) return;
     cursor = step.cursor;
-    if (step.fresh.length > 0) yield { conversations: step.fresh, cursor };
+    if (step.fresh.length > 0) yield { conversations: step.fresh, cursor, fetchedAt };
   }
 }

@@ -115,6 +115,23 @@ describe("cursor functions", () => {
     expect(advanceCursor({ ts: 5, idsAtTs: [] }, [conv("x", 7)], p).done).toBe(false);
     expect(advanceCursor({ ts: 5, idsAtTs: [] }, [], p).done).toBe(true);
   });
+  it("an empty startingAfter answer is confirmed once by timestamp (the anchor may be deleted)", () => {
+    const walking = { ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" };
+    const s = advanceCursor(walking, [], p);
+    expect(s.done).toBe(false);
+    expect(s.cursor).toEqual({ ts: 5, idsAtTs: ["a", "b"], verifying: true });
+    expect(nextPageRequest(s.cursor, p, 2)).toMatchObject({ offsetTs: 4 });
+    expect(nextPageRequest(s.cursor, p, 2).startingAfter).toBeUndefined();
+    // Re-asking shows only seen ids: walk on by a live anchor, still verifying.
+    const s2 = advanceCursor(s.cursor, [conv("a", 5), conv("b", 5)], p);
+    expect(s2.cursor).toMatchObject({ startingAfter: "b", verifying: true });
+    // The walk finds the rest of the tie group the deleted anchor hid: fresh, flag cleared.
+    const s3 = advanceCursor(s2.cursor, [conv("c", 5), conv("d", 6)], p);
+    expect(s3.fresh.map((c) => c.id)).toEqual(["c", "d"]);
+    expect(s3.cursor.verifying).toBeUndefined();
+    // A second empty answer while verifying really is the end.
+    expect(advanceCursor(s2.cursor, [], p).done).toBe(true);
+  });
 });
 
 describe("logger", () => {
