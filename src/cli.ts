@@ -1,69 +1,257 @@
 #!/usr/bin/env node
-// The `talkjs-mirror` command: a thin shell that parses arguments and the environment once,
-// then calls the library code. Every failure ends as one line on stderr and a non-zero exit.
-import { parseArgs } from "node:util";
-import { loadConfig } from "./config/index.ts";
+// The `talkjs-mirror` command: a thin shell that layers the settings (config file < environment
+// < flags), validates them once, then calls the library code. Every failure ends as one line on
+// stderr and a non-zero exit (2: bad usage or configuration; 1: the run failed).
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { VERSION } from "./version.ts";
 
-// Commands import their modules lazily so `help` stays instant and the simulator does not
-// load Prisma.
+// Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
 
 const USAGE = `talkjs-mirror ${VERSION}: a complete, query-ready copy of a TalkJS app's conversations in your own database.
 
 Usage: talkjs-mirror <command> [options]
 
 Commands:
-  demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
+  backfill    Copy every conversation of the app (resumes an interrupted pass; --restart starts over).
+  sync        One incremental pass: new conversations and new messages since the last pass.
+  reconcile   Full listing: refresh every row, mark conversations deleted at TalkJS (safely).
+  status      What is mirrored: counts, last runs, watermarks, lag.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
+  demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
   help        Show this help.
   version     Print the version.
 
-Configuration comes from environment variables; see README.md.
-Run 'talkjs-mirror <command> --help' for a command's options.`;
+Options for backfill, sync, reconcile, status and migrate:
+  --app ID              TalkJS app id (TALKJS_APP_ID)
+  --database-url URL    file:PATH (SQLite) or postgresql://… (DATABASE_URL)
+  --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
+  --config FILE         JSON file of settings, e.g. {"TALKJS_APP_ID": "…"}; env and flags override it
+  --json                Print the result as JSON (for scripts)
 
-type Command = (args: string[], env: NodeJS.ProcessEnv) => Promise<void>;
+Settings come from the environment (see README.md); flags win over the environment, which wins
+over the config file. The TalkJS secret key is only read from TALKJS_SECRET_KEY (or the file).`;
 
-const commands: Record<string, Command> = {
-  async help() {
-    console.log(USAGE);
-  },
-  async version() {
-    console.log(VERSION);
-  },
-  async simulator(args) {
-    const { runSimulatorCli } = await import("./simulator/cli.ts");
-    await runSimulatorCli(args);
-  },
-  async migrate(args, env) {
-    const { values } = parseArgs({ args, options: { help: { type: "boolean" } }, strict: true });
-    if (values.help) {
-      console.log(
-        "Usage: talkjs-mirror migrate\n\nApplies pending migrations to DATABASE_URL (default file:./talkjs-mirror.db).",
-      );
-      return;
+/** Secrets seen while parsing settings (a config file may hold them): scrubbed from the error line. */
+const knownSecrets: (string | undefined)[] = [];
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+const COMMON_OPTIONS = {
+  app: { type: "string" },
+  "database-url": { type: "string" },
+  "log-level": { type: "string" },
+  config: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const satisfies Options;
+
+/** Flag → setting: a flag is just the highest-priority layer of the settings. */
+const FLAG_SETTINGS: Record<string, string> = {
+  app: "TALKJS_APP_ID",
+  "database-url": "DATABASE_URL",
+  "log-level": "LOG_LEVEL",
+};
+
+interface Invocation {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+}
+
+interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  settings: Env;
+}
+
+function parseCommand(inv: Invocation, extra: Options): Parsed {
+  const { values } = parseArgs({
+    args: inv.args,
+    options: { ...COMMON_OPTIONS, ...extra } as Options,
+    strict: true,
+    allowPositionals: false,
+  }) as { values: Record<string, string | boolean | undefined> };
+  const flags: Record<string, string> = {};
+  for (const [flag, setting] of Object.entries(FLAG_SETTINGS)) {
+    const value = values[flag];
+    if (typeof value === "string") flags[setting] = value;
+  }
+  const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
+  const file = configPath ? readConfigFile(configPath) : {};
+  const settings = layerSettings(file, inv.env, flags);
+  knownSecrets.push(settings.TALKJS_SECRET_KEY, passwordOf(settings.DATABASE_URL));
+  return { values, settings };
+}
+
+/** Aborts on the first SIGINT/SIGTERM (the page being written commits or rolls back whole); exits on the second. */
+function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`talkjs-mirror: second ${name}, exiting now\n`);
+      process.exit(130);
     }
-    const config = loadConfig(env, { requireTalkJS: false });
+    process.stderr.write(`talkjs-mirror: ${name} received, stopping after the current page…\n`);
+    controller.abort(new MirrorError("ABORTED", `stopped by ${name}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+const RUN_HELP = {
+  backfill: `Usage: talkjs-mirror backfill [--restart] [common options]
+
+Copies every conversation of the app into the database, committing each page with its cursor.
+An interrupted backfill resumes where it stopped; --restart starts a fresh pass.`,
+  sync: `Usage: talkjs-mirror sync [common options]
+
+One incremental pass: conversations created, and conversations with new messages, since the last
+pass (watermarks minus SYNC_CLOCK_SKEW_MS). Runs a backfill first if none has completed.`,
+  reconcile: `Usage: talkjs-mirror reconcile [--allow-mass-delete] [--max-delete-share 0.1] [common options]
+
+Lists every conversation to refresh every row, then marks deleted the live rows that were absent
+from the complete listing AND answer 404 — never more than RECONCILE_MAX_DELETE_SHARE of the mirror
+at once unless --allow-mass-delete is given.`,
+} as const;
+
+/** backfill, sync, reconcile: lock, run, print the summary. */
+async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation): Promise<void> {
+  const { values, settings } = parseCommand(inv, {
+    restart: { type: "boolean", default: false },
+    "allow-mass-delete": { type: "boolean", default: false },
+    "max-delete-share": { type: "string" },
+  });
+  if (values.help) return inv.out(RUN_HELP[kind]);
+  if (kind !== "backfill" && values.restart) throw new ConfigError("--restart", "only applies to backfill");
+  if (kind !== "reconcile" && (values["allow-mass-delete"] || values["max-delete-share"] !== undefined)) {
+    throw new ConfigError("--allow-mass-delete", "and --max-delete-share only apply to reconcile");
+  }
+  const config = loadConfig(
+    layerSettings(
+      settings,
+      values["max-delete-share"] === undefined
+        ? {}
+        : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
+    ),
+    { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
+  );
+  const { openMirror } = await import("./mirror.ts");
+  const { withRunLock } = await import("./sync/lock.ts");
+  const signals = abortOnSignals();
+  const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
+  try {
+    const summary = await withRunLock(mirror.ctx, kind, async () => {
+      if (kind === "backfill") {
+        const { runBackfill } = await import("./sync/backfill.ts");
+        return runBackfill(mirror.ctx, {
+          restart: values.restart === true,
+          clockSkewMs: config.sync.clockSkewMs,
+        });
+      }
+      if (kind === "sync") {
+        const { runSync } = await import("./sync/incremental.ts");
+        return runSync(mirror.ctx, { clockSkewMs: config.sync.clockSkewMs });
+      }
+      const { runReconcile } = await import("./sync/reconcile.ts");
+      return runReconcile(mirror.ctx, {
+        maxDeleteShare: config.sync.maxDeleteShare,
+        allowMassDelete: values["allow-mass-delete"] === true,
+      });
+    });
+    const { formatRunSummary } = await import("./sync/format.ts");
+    inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
+  } finally {
+    signals.dispose();
+    await mirror.close();
+  }
+}
+
+const commands: Record<string, (inv: Invocation) => Promise<void>> = {
+  async help(inv) {
+    inv.out(USAGE);
+  },
+  async version(inv) {
+    inv.out(VERSION);
+  },
+  async simulator(inv) {
+    const { runSimulatorCli } = await import("./simulator/cli.ts");
+    await runSimulatorCli(inv.args);
+  },
+  backfill: (inv) => runJob("backfill", inv),
+  sync: (inv) => runJob("sync", inv),
+  reconcile: (inv) => runJob("reconcile", inv),
+  async status(inv) {
+    const { values, settings } = parseCommand(inv, {});
+    if (values.help) {
+      return inv.out(
+        "Usage: talkjs-mirror status [common options]\n\nShows what is mirrored for TALKJS_APP_ID: counts, last runs, watermarks, lag. Reads only the database.",
+      );
+    }
+    const config = databaseConfig(settings);
+    if (!config.appId) {
+      throw new ConfigError(
+        "TALKJS_APP_ID",
+        "is required: set it or pass --app to choose whose mirror to show",
+      );
+    }
+    const { openStore } = await import("./store/store.ts");
+    const { migrateDatabase } = await import("./store/migrate.ts");
+    const { readStatus } = await import("./sync/status.ts");
+    const { formatStatus } = await import("./sync/format.ts");
+    await migrateDatabase(config.database);
+    const store = await openStore(config.database);
+    try {
+      const status = await readStatus(store, config.appId);
+      inv.out(values.json ? JSON.stringify(status) : formatStatus(status));
+    } finally {
+      await store.close();
+    }
+  },
+  async migrate(inv) {
+    const { values, settings } = parseCommand(inv, {});
+    if (values.help) {
+      return inv.out(
+        "Usage: talkjs-mirror migrate [--database-url URL]\n\nApplies pending migrations to DATABASE_URL (default file:./talkjs-mirror.db).",
+      );
+    }
+    const config = databaseConfig(settings);
     const { migrateDatabase } = await import("./store/migrate.ts");
     const { redactDatabaseUrl } = await import("./store/database-url.ts");
     const applied = await migrateDatabase(config.database);
     const where = redactDatabaseUrl(config.database.url);
-    console.log(
+    if (values.json) return inv.out(JSON.stringify({ database: where, applied }));
+    inv.out(
       applied.length === 0
         ? `Database ${where} is up to date.`
         : `Applied ${applied.length} migration(s) to ${where}: ${applied.join(", ")}`,
     );
   },
-  async demo(args) {
+  async demo(inv) {
     const { runDemo } = await import("./demo.ts");
-    await runDemo(args);
+    await runDemo(inv.args, inv.out);
   },
 };
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [name = "help", ...rest] = argv;
+function databaseConfig(settings: Env): AppConfig {
+  return loadConfig(settings, { requireTalkJS: false, isTTY: process.stderr.isTTY === true });
+}
+
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: (line: string) => void = console.log,
+): Promise<number> {
+  const [name = "help", ...args] = argv;
   const aliases: Record<string, string> = {
     "--help": "help",
     "-h": "help",
@@ -76,12 +264,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   try {
-    await command(rest, env);
+    await command({ args, env, out });
     return 0;
   } catch (error) {
-    const secrets = [env.TALKJS_SECRET_KEY ?? ""].filter((s) => s.length > 0);
+    const secrets = [env.TALKJS_SECRET_KEY, passwordOf(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
+  }
+}
+
+function passwordOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

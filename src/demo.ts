@@ -1,21 +1,27 @@
 // `talkjs-mirror demo`: the main job on the embedded default. Starts the TalkJS simulator
-// in-process, mirrors it into a fresh SQLite file over real HTTP with the production code paths
-// (client, pager, migrations, store), verifies the copy row by row and prints a short report.
+// in-process, backs it up into a fresh SQLite file, makes the app live for a moment (new
+// messages, new empty conversations, metadata edits, deletions), runs `sync` and `reconcile`,
+// verifies the mirror against the simulator row by row and prints a short report. It uses the
+// production code paths throughout: real HTTP on loopback, real migrations, a real SQLite file.
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError } from "./errors.ts";
-import { createLogger } from "./log.ts";
+import { loadConfig } from "./config/index.ts";
+import { ConfigError, MirrorError } from "./errors.ts";
+import { openMirror } from "./mirror.ts";
 import { startSimulator } from "./simulator/index.ts";
+import type { Simulator } from "./simulator/types.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { contentHash } from "./store/hash.ts";
-import { migrateDatabase } from "./store/migrate.ts";
-import { openStore, type Store } from "./store/store.ts";
+import type { Store } from "./store/store.ts";
 import { runBackfill } from "./sync/backfill.ts";
-import { createTalkJSClient } from "./talkjs/client.ts";
+import { runSync } from "./sync/incremental.ts";
+import { runReconcile } from "./sync/reconcile.ts";
+import type { RunSummary } from "./sync/run.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
 
-Starts a simulated TalkJS app, mirrors it into a SQLite file (recreated each run), verifies the
+Starts a simulated TalkJS app, backs it up into a SQLite file (recreated each run), changes the
+app (new messages, new conversations, edits, deletions), runs sync and reconcile, verifies the
 mirror against the simulator row by row and prints a short report.`;
 
 export async function runDemo(args: string[], out: (line: string) => void = console.log): Promise<void> {
@@ -44,60 +50,148 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
 
   const started = Date.now();
   const simulator = await startSimulator({ conversations, seed });
-  const logger = createLogger({ level: "warn", secrets: [simulator.secretKey] });
   out(`Simulated TalkJS app "${simulator.appId}" with ${conversations} conversations at ${simulator.url}`);
-  let store: Store | undefined;
-  const client = createTalkJSClient({
-    appId: simulator.appId,
-    secretKey: simulator.secretKey,
-    baseUrl: simulator.url,
-    logger,
-    // The simulator on loopback can take more than TalkJS's ~9 requests/s.
-    rateLimit: { perSecond: 200, burst: 50 },
-  });
+  const config = loadConfig(
+    {
+      TALKJS_APP_ID: simulator.appId,
+      TALKJS_SECRET_KEY: simulator.secretKey,
+      TALKJS_API_URL: simulator.url,
+      // The simulator on loopback takes more than TalkJS's ~9 requests/s.
+      TALKJS_RATE_LIMIT_PER_SECOND: "500",
+      TALKJS_RATE_LIMIT_BURST: "100",
+      DATABASE_URL: values.database,
+      LOG_LEVEL: "warn",
+    },
+    { requireTalkJS: true },
+  );
+  const mirror = await openMirror(config, { logDestination: 2 });
+  const { ctx, store } = mirror;
   try {
-    await migrateDatabase(database);
-    store = await openStore(database);
-    const summary = await runBackfill({ client, store, appId: simulator.appId, logger });
+    const backfill = await runBackfill(ctx, { clockSkewMs: config.sync.clockSkewMs });
+    out(`backfill   ${line(backfill)}`);
+
+    const changes = makeAppLive(simulator, seed);
     out(
-      `Backfill: ${summary.fetched} conversations in ${summary.pages} pages, ` +
-        `${(summary.durationMs / 1000).toFixed(1)} s (${Math.round(summary.fetched / (summary.durationMs / 1000))} conversations/s)`,
+      `TalkJS app changed: ${changes.messaged} conversations got new messages, ${changes.created} were created ` +
+        `(${changes.empty} without messages), ${changes.edited} edited, ${changes.deleted} deleted.`,
     );
-    const differences = await verifyMirror(store, simulator.appId, simulator.allConversations());
+
+    const sync = await runSync(ctx, { clockSkewMs: config.sync.clockSkewMs });
+    out(`sync       ${line(sync)}`);
+    const reconcile = await runReconcile(ctx, {
+      maxDeleteShare: config.sync.maxDeleteShare,
+      allowMassDelete: false,
+    });
+    out(`reconcile  ${line(reconcile)}, ${reconcile.markedDeleted} marked deleted`);
+
+    const differences = await verifyMirror(store, simulator);
     const stats = await store.stats(simulator.appId);
     if (differences.length > 0) {
-      throw new Error(
-        `mirror differs from the simulator in ${differences.length} conversations, e.g. ${differences[0]}`,
+      throw new MirrorError(
+        "DEMO_VERIFY_FAILED",
+        `mirror differs from the simulator in ${differences.length} conversations, e.g. ${differences.slice(0, 3).join("; ")}`,
       );
     }
-    out(`Mirror verified: ${stats.live} live, ${stats.deleted} deleted, 0 differences`);
+    out(
+      `Mirror verified: ${stats.live.toLocaleString("en-US")} live, ${stats.deleted} deleted, 0 differences`,
+    );
     await printReport(store, simulator.appId, out);
     out(`Mirror written to ${database.filePath} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    out(
+      `Query it:  sqlite3 ${database.filePath} "SELECT subject, last_activity_at FROM conversations LIMIT 5"`,
+    );
   } finally {
-    await store?.close();
-    await client.close();
+    await mirror.close();
     await simulator.close();
   }
 }
 
-/** Every simulator conversation must be in the mirror with identical content, and nothing else live. */
-async function verifyMirror(
-  store: Store,
-  appId: string,
-  expected: readonly { id: string }[],
-): Promise<string[]> {
-  const rows = await store.queryRaw(
-    `SELECT id, content_hash FROM conversations WHERE app_id = '${appId.replaceAll("'", "''")}' AND deleted_at IS NULL`,
+function line(s: RunSummary): string {
+  const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
+  return (
+    `${s.fetched} conversations in ${s.pages} pages: ${s.inserted} new, ${s.updated} updated, ` +
+    `${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s, ${rate}/s)`
   );
-  const mirrored = new Map(rows.map((row) => [String(row.id), String(row.content_hash)]));
+}
+
+/** What happens to a chat app in a few seconds of real life, chosen by a seeded walk. */
+function makeAppLive(
+  simulator: Simulator,
+  seed: number,
+): { messaged: number; created: number; empty: number; edited: number; deleted: number } {
+  const all = simulator.allConversations().sort((a, b) => (a.id < b.id ? -1 : 1));
+  let state = seed >>> 0;
+  const pick = (): string => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return all[state % all.length]?.id as string;
+  };
+  const touched = new Set<string>();
+  const fresh = (): string => {
+    for (;;) {
+      const id = pick();
+      if (!touched.has(id)) {
+        touched.add(id);
+        return id;
+      }
+    }
+  };
+  const size = Math.max(1, Math.round(all.length / 100));
+  const counts = { messaged: 0, created: 0, empty: 0, edited: 0, deleted: 0 };
+  for (let i = 0; i < size * 3; i++) {
+    const id = fresh();
+    const sender = Object.keys(simulator.conversation(id)?.participants ?? {})[0] ?? null;
+    simulator.addMessage(id, { senderId: sender, text: `New message ${i} — ça va? 👋` });
+    counts.messaged++;
+  }
+  for (let i = 0; i < size * 2; i++) {
+    const id = `demo-new-${i}`;
+    simulator.createConversation({
+      id,
+      subject: `Nouvelle conversation ${i} 🚀`,
+      participants: [`user_demo_${i}`, "user_00001"],
+    });
+    counts.created++;
+    if (i % 2 === 0) simulator.addMessage(id, { senderId: `user_demo_${i}`, text: "Hello!" });
+    else counts.empty++;
+  }
+  for (let i = 0; i < size * 2; i++) {
+    simulator.updateConversation(fresh(), { subject: `Edited subject ${i} ✎`, custom: { status: "edited" } });
+    counts.edited++;
+  }
+  for (let i = 0; i < Math.max(1, Math.round(size / 2)); i++) {
+    simulator.deleteConversation(fresh());
+    counts.deleted++;
+  }
+  return counts;
+}
+
+/**
+ * Every simulator conversation must be live in the mirror with identical content (the hash of the
+ * raw API object), every conversation deleted at the simulator that was mirrored must be marked
+ * deleted, and nothing else may be live.
+ */
+async function verifyMirror(store: Store, simulator: Simulator): Promise<string[]> {
+  const app = `'${simulator.appId.replaceAll("'", "''")}'`;
+  const rows = await store.queryRaw(
+    `SELECT id, content_hash, deleted_at FROM conversations WHERE app_id = ${app}`,
+  );
+  const live = new Map<string, string>();
+  const deleted = new Set<string>();
+  for (const row of rows) {
+    if (row.deleted_at === null) live.set(String(row.id), String(row.content_hash));
+    else deleted.add(String(row.id));
+  }
   const differences: string[] = [];
-  for (const conversation of expected) {
-    const hash = mirrored.get(conversation.id);
+  for (const conversation of simulator.allConversations()) {
+    const hash = live.get(conversation.id);
     if (hash === undefined) differences.push(`${conversation.id}: missing`);
     else if (hash !== contentHash(conversation)) differences.push(`${conversation.id}: content differs`);
-    mirrored.delete(conversation.id);
+    live.delete(conversation.id);
   }
-  for (const id of mirrored.keys()) differences.push(`${id}: in the mirror but not at TalkJS`);
+  for (const id of live.keys()) differences.push(`${id}: live in the mirror but deleted at TalkJS`);
+  for (const id of deleted) {
+    if (simulator.conversation(id)) differences.push(`${id}: marked deleted but exists at TalkJS`);
+  }
   return differences;
 }
 
@@ -118,7 +212,7 @@ async function printReport(store: Store, appId: string, out: (line: string) => v
   );
   out("");
   out("Report");
-  out(`  conversations:          ${Number(totals?.conversations ?? 0)}`);
+  out(`  live conversations:     ${Number(totals?.conversations ?? 0)}`);
   out(`  without any message:    ${Number(totals?.without_messages ?? 0)}`);
   out(`  participations:         ${Number(totals?.participations ?? 0)}`);
   out("  most active participants:");

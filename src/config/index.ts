@@ -1,8 +1,21 @@
-// The one place the environment is read. The CLI calls loadConfig(process.env) once and passes
-// the validated result down; nothing below the CLI reads process.env.
+// The one place settings are read. The CLI layers a config file, the environment and its flags
+// (flags win), calls loadConfig once and passes the validated result down; nothing below the CLI
+// reads process.env.
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.ts";
 import type { DatabaseConfig } from "../store/database-url.ts";
 import { parseDatabaseUrl } from "../store/database-url.ts";
-import { type Env, readBoolean, readChoice, readInteger, readString, requireString } from "./env.ts";
+import { type AuthMode, resolveClientOptions, type TalkJSClientOptions } from "../talkjs/config.ts";
+import {
+  type Env,
+  readBoolean,
+  readChoice,
+  readHttpUrl,
+  readInteger,
+  readNumber,
+  readString,
+  requireString,
+} from "./env.ts";
 
 export type { Env } from "./env.ts";
 
@@ -11,42 +24,157 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_DATABASE_URL = "file:./talkjs-mirror.db";
 
-export interface TalkJSCredentials {
+export const SYNC_DEFAULTS = {
+  clockSkewMs: 60_000,
+  maxDeleteShare: 0.1,
+} as const;
+
+/** TalkJS client settings without the credentials, validated. */
+export type TalkJSSettings = Omit<TalkJSClientOptions, "logger" | "signal"> & {
   appId: string;
   secretKey: string;
+};
+
+export interface SyncSettings {
+  clockSkewMs: number;
+  maxDeleteShare: number;
 }
 
 export interface AppConfig {
-  /** Absent when the command does not talk to TalkJS (e.g. `migrate`). */
-  talkjs: TalkJSCredentials | undefined;
+  /** Absent when the command does not talk to TalkJS (e.g. `migrate`, `status`). */
+  talkjs: TalkJSSettings | undefined;
+  /** The app the database rows belong to; set whenever TALKJS_APP_ID is. */
+  appId: string | undefined;
   database: DatabaseConfig;
+  sync: SyncSettings;
   log: { level: LogLevel; pretty: boolean };
   /** Values that must never appear in output: the TalkJS secret key, database passwords. */
   secrets: string[];
 }
 
 export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: boolean }): AppConfig {
-  const talkjs = options.requireTalkJS
-    ? {
-        appId: requireString(env, "TALKJS_APP_ID", "Set it to your TalkJS app id (dashboard → Settings)."),
-        secretKey: requireString(
-          env,
-          "TALKJS_SECRET_KEY",
-          "Set it to the app's secret key (sk_live_… or sk_test_…) from the TalkJS dashboard.",
-        ),
-      }
-    : undefined;
+  const talkjs = options.requireTalkJS ? readTalkJS(env) : undefined;
   const database = parseDatabaseUrl(readString(env, "DATABASE_URL") ?? DEFAULT_DATABASE_URL, {
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
   });
-  const secrets = [talkjs?.secretKey, database.password].filter((s): s is string => !!s);
+  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), database.password].filter(
+    (s): s is string => !!s,
+  );
   return {
     talkjs,
+    appId: talkjs?.appId ?? readString(env, "TALKJS_APP_ID"),
     database,
+    sync: {
+      clockSkewMs: readInteger(env, "SYNC_CLOCK_SKEW_MS", SYNC_DEFAULTS.clockSkewMs, {
+        min: 0,
+        max: 86_400_000,
+      }),
+      maxDeleteShare: readNumber(env, "RECONCILE_MAX_DELETE_SHARE", SYNC_DEFAULTS.maxDeleteShare, {
+        min: 0,
+        max: 1,
+      }),
+    },
     log: {
       level: readChoice(env, "LOG_LEVEL", LOG_LEVELS, "info"),
       pretty: readBoolean(env, "LOG_PRETTY", options.isTTY ?? false),
     },
     secrets,
   };
+}
+
+function readTalkJS(env: Env): TalkJSSettings {
+  const optionalInt = (name: string): number | undefined => {
+    const value = readInteger(env, name, -1, { min: 1 });
+    return value === -1 ? undefined : value;
+  };
+  const perSecond = readString(env, "TALKJS_RATE_LIMIT_PER_SECOND");
+  const settings: TalkJSSettings = {
+    appId: requireString(env, "TALKJS_APP_ID", "Set it to your TalkJS app id (dashboard → Settings)."),
+    secretKey: requireString(
+      env,
+      "TALKJS_SECRET_KEY",
+      "Set it to the app's secret key (sk_live_… or sk_test_…) from the TalkJS dashboard.",
+    ),
+    baseUrl: readHttpUrl(env, "TALKJS_API_URL", "https://api.talkjs.com"),
+    retry: {
+      ...defined("maxAttempts", optionalInt("TALKJS_RETRY_MAX_ATTEMPTS")),
+      ...defined("maxTotalMs", optionalInt("TALKJS_RETRY_MAX_TOTAL_MS")),
+    },
+    rateLimit: {
+      ...defined(
+        "perSecond",
+        perSecond === undefined
+          ? undefined
+          : readNumber(env, "TALKJS_RATE_LIMIT_PER_SECOND", 0, { min: 0.01, max: 10_000 }),
+      ),
+      ...defined("burst", optionalInt("TALKJS_RATE_LIMIT_BURST")),
+    },
+  };
+  const authMode = readString(env, "TALKJS_AUTH_MODE");
+  if (authMode !== undefined) settings.authMode = authMode as AuthMode;
+  const restVersion = readString(env, "TALKJS_REST_VERSION");
+  if (restVersion !== undefined) settings.restVersion = restVersion;
+  for (const [key, name] of [
+    ["connections", "TALKJS_CONNECTIONS"],
+    ["maxConcurrency", "TALKJS_MAX_CONCURRENCY"],
+    ["headersTimeoutMs", "TALKJS_HEADERS_TIMEOUT_MS"],
+    ["bodyTimeoutMs", "TALKJS_BODY_TIMEOUT_MS"],
+    ["pageSize", "TALKJS_PAGE_SIZE"],
+  ] as const) {
+    const value = optionalInt(name);
+    if (value !== undefined) settings[key] = value;
+  }
+  // Full validation now (auth mode, REST version, ranges), so a bad value stops the command
+  // before it opens the database.
+  resolveClientOptions(settings);
+  return settings;
+}
+
+function defined<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/**
+ * Reads a JSON config file: an object whose keys are setting names (as in the environment,
+ * e.g. "DATABASE_URL") and whose values are strings, numbers or booleans.
+ */
+export function readConfigFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError("--config", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError("--config", `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError(
+      "--config",
+      `${path} must hold a JSON object of settings, e.g. {"DATABASE_URL": "…"}`,
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(key)) {
+      throw new ConfigError("--config", `${path}: "${key}" is not a setting name (use e.g. TALKJS_APP_ID)`);
+    }
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      throw new ConfigError(key, `in ${path} must be a string, number or boolean`);
+    }
+    out[key] = String(v);
+  }
+  return out;
+}
+
+/** File < environment < flags: the later layer wins for each setting it sets. */
+export function layerSettings(...layers: Env[]): Env {
+  const out: Record<string, string | undefined> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) if (value !== undefined) out[key] = value;
+  }
+  return out;
 }

@@ -1,99 +1,97 @@
 // Resumable backfill: copies every conversation of the app, in createdAt ASC order (createdAt
-// never changes, so the order is stable while the app is live), committing each page together
-// with the cursor that follows it. A crash loses at most the page in flight; a re-run resumes
-// from the last committed cursor.
-import type { Logger } from "pino";
+// never changes, so the order and any startingAfter anchor are stable while the app is live),
+// committing each page together with the cursor that follows it. A crash loses at most the page
+// in flight; a re-run resumes from the last committed cursor.
 import { MirrorError } from "../errors.ts";
-import type { Store } from "../store/store.ts";
-import type { TalkJSClient } from "../talkjs/client.ts";
 import { type PagerCursor, pageConversations } from "../talkjs/pagination.ts";
-
-export const BACKFILL_STREAM = "backfill";
+import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
+import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
 
 export interface BackfillOptions {
-  client: TalkJSClient;
-  store: Store;
-  appId: string;
-  logger: Logger;
   /** Ignore a saved cursor and start a fresh pass. */
   restart?: boolean;
-  signal?: AbortSignal;
-  /** Called after each committed page. */
-  onPage?: (progress: RunProgress) => void;
+  /** Clock-skew margin (ms) subtracted from the pass start when it seeds the sync watermarks. */
+  clockSkewMs: number;
 }
 
-export interface RunProgress {
-  pages: number;
-  fetched: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-}
-
-export interface RunSummary extends RunProgress {
-  runId: number;
+export interface BackfillSummary extends RunSummary {
   resumed: boolean;
-  durationMs: number;
 }
 
 /** What the backfill stream's sync_state.cursor holds between pages. */
 interface BackfillCheckpoint {
   pager: PagerCursor;
+  /** When the pass (not this run: a resumed pass keeps it) started, in ms. */
+  passStartedAt: number;
 }
 
-export async function runBackfill(options: BackfillOptions): Promise<RunSummary> {
-  const { client, store, appId, logger } = options;
-  const startedAt = Date.now();
+export async function runBackfill(ctx: SyncContext, options: BackfillOptions): Promise<BackfillSummary> {
+  const { store, appId, logger } = ctx;
   const saved = options.restart ? null : await store.getSyncState(appId, BACKFILL_STREAM);
-  const from = saved?.cursor ? parseCheckpoint(saved.cursor).pager : undefined;
-  const runId = await store.startRun(appId, "backfill", new Date(startedAt));
-  const progress: RunProgress = { pages: 0, fetched: 0, inserted: 0, updated: 0, unchanged: 0 };
+  const resume = saved?.cursor ? parseCheckpoint(saved.cursor) : undefined;
+  const passStartedAt = resume?.passStartedAt ?? clock(ctx);
   logger.info(
-    { runId, resumed: from !== undefined },
-    from ? "backfill resuming from checkpoint" : "backfill started",
+    { job: "backfill", resumed: resume !== undefined },
+    resume ? "backfill resuming from its checkpoint" : "backfill started",
   );
-  try {
+  const summary = await recordedRun(ctx, "backfill", async (progress) => {
     const pages = pageConversations(
-      client,
-      { orderBy: "createdAt", orderDirection: "ASC", ...(from ? { from } : {}) },
-      options.signal,
+      ctx.client,
+      { orderBy: "createdAt", orderDirection: "ASC", ...(resume ? { from: resume.pager } : {}) },
+      ctx.signal,
     );
     for await (const page of pages) {
-      const checkpoint: BackfillCheckpoint = { pager: page.cursor };
+      const checkpoint: BackfillCheckpoint = { pager: page.cursor, passStartedAt };
       const counts = await store.upsertConversations(appId, page.conversations, {
-        seenAt: new Date(),
+        seenAt: new Date(page.fetchedAt),
         checkpoint: { stream: BACKFILL_STREAM, cursor: JSON.stringify(checkpoint) },
       });
-      progress.pages += 1;
-      progress.fetched += page.conversations.length;
-      progress.inserted += counts.inserted;
-      progress.updated += counts.updated;
-      progress.unchanged += counts.unchanged;
-      options.onPage?.({ ...progress });
+      addPage(ctx, progress, page, counts);
     }
-    // The pass is complete: clear the cursor so the next backfill starts a fresh pass.
-    await store.saveSyncState(appId, BACKFILL_STREAM, { cursor: null, lastSuccessAt: new Date() });
-    await store.finishRun(runId, { status: "succeeded", counts: progress });
-    const summary = { ...progress, runId, resumed: from !== undefined, durationMs: Date.now() - startedAt };
-    logger.info(summary, "backfill finished");
-    return summary;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const aborted = options.signal?.aborted === true;
-    await store.finishRun(runId, {
-      status: aborted ? "aborted" : "failed",
-      counts: progress,
-      error: message,
-    });
-    await store.recordSyncError(appId, BACKFILL_STREAM, message);
-    throw error;
+    await completePass(ctx, passStartedAt, options.clockSkewMs);
+  });
+  return { ...summary, resumed: resume !== undefined };
+}
+
+/**
+ * The pass is complete: clear the cursor (the next backfill starts a fresh pass) and, when the
+ * incremental streams have no watermark yet, start them at the pass's start. Everything created
+ * or messaged since then is what the next `sync` fetches; what changed during the pass is caught.
+ */
+async function completePass(ctx: SyncContext, passStartedAt: number, clockSkewMs: number): Promise<void> {
+  const now = new Date(clock(ctx));
+  const watermarkMs = passStartedAt - clockSkewMs;
+  // The backfill stream's watermark records when the last COMPLETE pass started (page commits
+  // also set last_success_at, so that alone cannot tell a finished pass from a started one).
+  await ctx.store.saveSyncState(ctx.appId, BACKFILL_STREAM, {
+    cursor: null,
+    watermark: new Date(passStartedAt),
+    lastSuccessAt: now,
+  });
+  for (const stream of [CREATED_STREAM, ACTIVITY_STREAM]) {
+    const state = await ctx.store.getSyncState(ctx.appId, stream);
+    if (state?.watermark) continue;
+    await ctx.store.saveSyncState(ctx.appId, stream, { cursor: null, watermark: new Date(watermarkMs) });
   }
+}
+
+/** True once a backfill pass has completed for this app (the precondition of `sync`). */
+export async function hasCompletedBackfill(ctx: Pick<SyncContext, "store" | "appId">): Promise<boolean> {
+  const state = await ctx.store.getSyncState(ctx.appId, BACKFILL_STREAM);
+  return state?.watermark != null;
 }
 
 function parseCheckpoint(text: string): BackfillCheckpoint {
   try {
     const value = JSON.parse(text) as Partial<BackfillCheckpoint>;
-    if (value && typeof value === "object" && value.pager && typeof value.pager === "object") {
+    if (
+      value &&
+      typeof value === "object" &&
+      value.pager &&
+      typeof value.pager === "object" &&
+      Array.isArray(value.pager.idsAtTs) &&
+      typeof value.passStartedAt === "number"
+    ) {
       return value as BackfillCheckpoint;
     }
   } catch {

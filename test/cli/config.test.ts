@@ -17,7 +17,12 @@ function configError(run: () => unknown): ConfigError {
 describe("loadConfig", () => {
   it("applies the documented defaults", () => {
     const config = loadConfig(talkjsEnv, { requireTalkJS: true });
-    expect(config.talkjs).toEqual({ appId: "app1", secretKey: "sk_test_s3cret" });
+    expect(config.talkjs).toMatchObject({
+      appId: "app1",
+      secretKey: "sk_test_s3cret",
+      baseUrl: "https://api.talkjs.com",
+    });
+    expect(config.sync).toEqual({ clockSkewMs: 60_000, maxDeleteShare: 0.1 });
     expect(config.database.provider).toBe("sqlite");
     expect(config.log).toEqual({ level: "info", pretty: false });
     expect(config.secrets).toContain("sk_test_s3cret");

@@ -1,0 +1,71 @@
+// Human-readable output of the one-shot commands (the --json output is the summary object itself).
+import type { BackfillSummary } from "./backfill.ts";
+import type { SyncSummary } from "./incremental.ts";
+import type { ReconcileSummary } from "./reconcile.ts";
+import type { RunSummary } from "./run.ts";
+import type { MirrorStatus } from "./status.ts";
+
+const n = (x: number): string => x.toLocaleString("en-US");
+
+function duration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 120) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function counts(s: RunSummary): string {
+  const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
+  return (
+    `${n(s.fetched)} conversations in ${n(s.pages)} pages (${n(s.inserted)} new, ${n(s.updated)} updated, ` +
+    `${n(s.unchanged)} unchanged) in ${duration(s.durationMs)}, ${n(rate)}/s`
+  );
+}
+
+export function formatRunSummary(summary: BackfillSummary | SyncSummary | ReconcileSummary): string {
+  const lines: string[] = [];
+  if (summary.kind === "backfill") {
+    const b = summary as BackfillSummary;
+    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}: ${counts(b)}.`);
+  } else if (summary.kind === "sync") {
+    const s = summary as SyncSummary;
+    if (s.backfill) lines.push(formatRunSummary(s.backfill));
+    lines.push(
+      `Sync finished: ${counts(s)}; ${n(s.created)} created and ${n(s.active)} with new messages since the last pass.`,
+    );
+    lines.push(`Next pass from: created ${s.watermarks.created}, activity ${s.watermarks.activity}.`);
+  } else {
+    const r = summary as ReconcileSummary;
+    lines.push(
+      `Reconcile finished: ${counts(r)}; ${n(r.candidates)} absent from the listing, ${n(r.markedDeleted)} confirmed deleted and marked.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function formatStatus(s: MirrorStatus): string {
+  const lines = [
+    `App ${s.appId}: ${n(s.live)} live conversations, ${n(s.deleted)} deleted, ${n(s.participants)} participations.`,
+    `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
+    `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs)})`}.`,
+    "",
+    "stream      watermark                  last success               last error",
+  ];
+  for (const st of s.streams) {
+    lines.push(
+      `${st.stream.padEnd(11)} ${(st.watermark ?? "—").padEnd(26)} ${(st.lastSuccessAt ?? "—").padEnd(26)} ${
+        st.lastError ? `${st.lastErrorAt} ${st.lastError}` : "—"
+      }${st.inProgress ? "  (pass in progress)" : ""}`,
+    );
+  }
+  lines.push("", "last runs:");
+  for (const kind of ["backfill", "sync", "reconcile"] as const) {
+    const r = s.lastRuns[kind];
+    lines.push(
+      r
+        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${n(r.fetched)}, new ${n(r.inserted)}, updated ${n(r.updated)}, deleted ${n(r.markedDeleted)}${r.error ? `  error: ${r.error}` : ""}`
+        : `  ${kind.padEnd(10)} never`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,115 @@
+// Reconcile: a full listing that refreshes every row (the only way to see metadata-only edits:
+// subject, custom, participants) and then detects remote deletions by mark-and-sweep. The rows the
+// listing touches carry this run's id; a live row without it is a CANDIDATE, and becomes a deletion
+// only if the listing ran to its end AND a GET of that id answers 404 AND the total stays under the
+// configured share of the mirror. A truncated or failed listing must never wipe a backup.
+import { MirrorError } from "../errors.ts";
+import { pageConversations } from "../talkjs/pagination.ts";
+import type { Conversation } from "../talkjs/types.ts";
+import { decideSweep, type SweepDecision } from "./policy.ts";
+import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
+import { RECONCILE_STREAM } from "./streams.ts";
+
+export interface ReconcileOptions {
+  /** Largest share (0..1) of the live mirror one reconcile may mark deleted. */
+  maxDeleteShare: number;
+  allowMassDelete: boolean;
+  /** GETs in flight while confirming candidates (the client's own limits still apply). */
+  confirmConcurrency?: number;
+}
+
+export interface ReconcileSummary extends RunSummary {
+  /** Live rows absent from the listing, before confirmation. */
+  candidates: number;
+}
+
+/** Candidate ids are read from the database in pages of this size: memory stays flat. */
+const CANDIDATE_PAGE = 200;
+
+export async function runReconcile(ctx: SyncContext, options: ReconcileOptions): Promise<ReconcileSummary> {
+  const { store, appId, client } = ctx;
+  let candidates = 0;
+  const summary = await recordedRun(ctx, "reconcile", async (progress) => {
+    const runId = progress.runId;
+    for await (const page of pageConversations(
+      client,
+      { orderBy: "createdAt", orderDirection: "ASC" },
+      ctx.signal,
+    )) {
+      const counts = await store.upsertConversations(appId, page.conversations, {
+        seenAt: new Date(page.fetchedAt),
+        runId,
+      });
+      addPage(ctx, progress, page, counts);
+    }
+    // Reaching this line means the listing ended with an empty page and no error.
+    const sweep = (missing: number): SweepDecision =>
+      decideSweep({
+        listingComplete: true,
+        liveCount: liveBefore,
+        confirmedMissing: missing,
+        maxDeleteShare: options.maxDeleteShare,
+        allowMassDelete: options.allowMassDelete,
+      });
+    const liveBefore = await store.countLive(appId);
+    candidates = await store.countUnseenLive(appId, runId);
+    // Refuse before confirming one by one: even if every candidate were confirmed, it would be too many.
+    refuseUnless(sweep(candidates));
+
+    const confirmed: string[] = [];
+    const stillThere: Conversation[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const ids = await store.listUnseenLive(appId, runId, CANDIDATE_PAGE, afterId);
+      if (ids.length === 0) break;
+      afterId = ids.at(-1);
+      const found = await mapLimited(ids, options.confirmConcurrency ?? 4, (id) =>
+        client.getConversation(id, ctx.signal),
+      );
+      found.forEach((conversation, i) => {
+        if (conversation === null) confirmed.push(ids[i] as string);
+        else stillThere.push(conversation);
+      });
+    }
+    if (stillThere.length > 0) {
+      await store.upsertConversations(appId, stillThere, { seenAt: new Date(clock(ctx)), runId });
+      throw new MirrorError(
+        "LISTING_INCOMPLETE",
+        `${stillThere.length} conversation(s) missing from the full listing still exist at TalkJS ` +
+          `(e.g. "${stillThere[0]?.id}"): the listing cannot be trusted, so nothing was marked deleted`,
+      );
+    }
+    refuseUnless(sweep(confirmed.length));
+    progress.markedDeleted = await store.markDeleted(appId, confirmed, new Date(clock(ctx)));
+    if (progress.markedDeleted > 0) {
+      ctx.logger.info(
+        { job: "reconcile", runId, markedDeleted: progress.markedDeleted, sample: confirmed.slice(0, 10) },
+        "conversations deleted at TalkJS marked deleted in the mirror",
+      );
+    }
+    await store.saveSyncState(appId, RECONCILE_STREAM, { cursor: null, lastSuccessAt: new Date(clock(ctx)) });
+  });
+  return { ...summary, candidates };
+}
+
+function refuseUnless(decision: SweepDecision): void {
+  if (!decision.mark) throw new MirrorError(decision.code, `nothing was marked deleted: ${decision.reason}`);
+}
+
+/** Maps with at most `limit` promises in flight, preserving order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

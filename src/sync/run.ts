@@ -1,0 +1,132 @@
+// What every sync run shares: the context it is given, its counters, and the bookkeeping that
+// makes each run leave a `sync_runs` row with its counts and outcome — also when it fails.
+import type { Logger } from "pino";
+import { MirrorError } from "../errors.ts";
+import type { RunCounts, Store, UpsertCounts } from "../store/store.ts";
+import type { TalkJSClient } from "../talkjs/client.ts";
+import type { ConversationPage } from "../talkjs/pagination.ts";
+import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM, RECONCILE_STREAM } from "./streams.ts";
+
+export type RunKind = "backfill" | "sync" | "reconcile";
+
+/** The sync_state rows a failed run of each kind is noted on. */
+const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
+  backfill: [BACKFILL_STREAM],
+  sync: [CREATED_STREAM, ACTIVITY_STREAM],
+  reconcile: [RECONCILE_STREAM],
+};
+
+/** Everything a run needs, built once by the caller (CLI or worker); nothing here reads the environment. */
+export interface SyncContext {
+  client: TalkJSClient;
+  store: Store;
+  appId: string;
+  logger: Logger;
+  /** Aborts HTTP in flight; the page being written commits or rolls back as a whole. */
+  signal?: AbortSignal | undefined;
+  /** Called after each committed page. */
+  onProgress?: ((progress: RunProgress) => void) | undefined;
+  /** Injectable clock (ms), for tests. */
+  now?: (() => number) | undefined;
+}
+
+export interface RunProgress {
+  kind: RunKind;
+  runId: number;
+  pages: number;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  markedDeleted: number;
+  startedAt: number;
+}
+
+export interface RunSummary extends RunProgress {
+  durationMs: number;
+}
+
+export function clock(ctx: SyncContext): number {
+  return (ctx.now ?? Date.now)();
+}
+
+export function countsOf(progress: RunProgress): Required<RunCounts> {
+  const { pages, fetched, inserted, updated, unchanged, markedDeleted } = progress;
+  return { pages, fetched, inserted, updated, unchanged, markedDeleted };
+}
+
+/** Adds a committed page to the run's counters and reports progress. */
+export function addPage(
+  ctx: SyncContext,
+  progress: RunProgress,
+  page: ConversationPage,
+  counts: UpsertCounts,
+): void {
+  progress.pages += 1;
+  progress.fetched += page.conversations.length;
+  progress.inserted += counts.inserted;
+  progress.updated += counts.updated;
+  progress.unchanged += counts.unchanged;
+  ctx.onProgress?.({ ...progress });
+}
+
+/**
+ * Runs `body` as one recorded run: a `sync_runs` row is opened first and closed with the outcome
+ * ("succeeded", "failed" or "aborted" when the signal fired) and the counts reached, and a failure
+ * is also recorded on the stream's sync_state. The error is rethrown unchanged.
+ */
+export async function recordedRun(
+  ctx: SyncContext,
+  kind: RunKind,
+  body: (progress: RunProgress) => Promise<void>,
+): Promise<RunSummary> {
+  const startedAt = clock(ctx);
+  const runId = await ctx.store.startRun(ctx.appId, kind, new Date(startedAt));
+  const progress: RunProgress = {
+    kind,
+    runId,
+    pages: 0,
+    fetched: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    markedDeleted: 0,
+    startedAt,
+  };
+  const log = ctx.logger.child({ runId, job: kind });
+  try {
+    await body(progress);
+  } catch (error) {
+    const aborted = ctx.signal?.aborted === true;
+    const message = describe(error);
+    try {
+      await ctx.store.finishRun(runId, {
+        status: aborted ? "aborted" : "failed",
+        counts: countsOf(progress),
+        error: message,
+        finishedAt: new Date(clock(ctx)),
+      });
+      for (const stream of ERROR_STREAMS[kind]) {
+        await ctx.store.recordSyncError(ctx.appId, stream, message, new Date(clock(ctx)));
+      }
+    } catch (bookkeeping) {
+      // The run's own error is the one that matters; the database may be what failed.
+      log.error({ err: describe(bookkeeping) }, "could not record the failed run");
+    }
+    log.warn({ err: message, ...countsOf(progress) }, aborted ? `${kind} aborted` : `${kind} failed`);
+    throw error;
+  }
+  await ctx.store.finishRun(runId, {
+    status: "succeeded",
+    counts: countsOf(progress),
+    finishedAt: new Date(clock(ctx)),
+  });
+  const summary: RunSummary = { ...progress, durationMs: clock(ctx) - startedAt };
+  log.info(summary, `${kind} finished`);
+  return summary;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof MirrorError) return `[${error.code}] ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,97 @@
+// `status`: what is mirrored and how fresh it is, from the database alone (no TalkJS call).
+import type { Store, SyncRunRow } from "../store/store.ts";
+import type { RunKind } from "./run.ts";
+import { STREAMS } from "./streams.ts";
+
+export interface StreamStatus {
+  stream: string;
+  watermark: string | null;
+  /** A pass is under way or was interrupted (backfill only). */
+  inProgress: boolean;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+export interface RunStatusLine {
+  id: number;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  pages: number;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  markedDeleted: number;
+  error: string | null;
+}
+
+export interface MirrorStatus {
+  appId: string;
+  live: number;
+  deleted: number;
+  participants: number;
+  backfillComplete: boolean;
+  newestActivityAt: string | null;
+  /** now − newest mirrored activity, in ms (null for an empty mirror). */
+  lagMs: number | null;
+  lastSyncedAt: string | null;
+  streams: StreamStatus[];
+  lastRuns: Partial<Record<RunKind, RunStatusLine>>;
+}
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+export async function readStatus(
+  store: Store,
+  appId: string,
+  now: number = Date.now(),
+): Promise<MirrorStatus> {
+  const stats = await store.stats(appId);
+  const streams: StreamStatus[] = [];
+  for (const stream of STREAMS) {
+    const s = await store.getSyncState(appId, stream);
+    streams.push({
+      stream,
+      watermark: iso(s?.watermark),
+      inProgress: s?.cursor != null,
+      lastSuccessAt: iso(s?.lastSuccessAt),
+      lastError: s?.lastError ?? null,
+      lastErrorAt: iso(s?.lastErrorAt),
+    });
+  }
+  const lastRuns: Partial<Record<RunKind, RunStatusLine>> = {};
+  for (const run of await store.lastRuns(appId, 100)) {
+    const kind = run.kind as RunKind;
+    if (!lastRuns[kind]) lastRuns[kind] = runLine(run);
+  }
+  return {
+    appId,
+    live: stats.live,
+    deleted: stats.deleted,
+    participants: stats.participants,
+    backfillComplete: streams.some((s) => s.stream === "backfill" && s.watermark !== null),
+    newestActivityAt: iso(stats.newestActivityAt),
+    lagMs: stats.newestActivityAt ? now - stats.newestActivityAt.getTime() : null,
+    lastSyncedAt: iso(stats.lastSyncedAt),
+    streams,
+    lastRuns,
+  };
+}
+
+function runLine(run: SyncRunRow): RunStatusLine {
+  return {
+    id: run.id,
+    status: run.status,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: iso(run.finishedAt),
+    pages: run.pages,
+    fetched: run.fetched,
+    inserted: run.inserted,
+    updated: run.updated,
+    unchanged: run.unchanged,
+    markedDeleted: run.markedDeleted,
+    error: run.error,
+  };
+}

@@ -1,0 +1,12 @@
+// Names of the sync_state streams, one row per app and stream.
+
+/** The backfill pass: its cursor while a pass is under way; its watermark = start of the last complete pass. */
+export const BACKFILL_STREAM = "backfill";
+/** Incremental pass (a): conversations created since the watermark (catches ones without messages). */
+export const CREATED_STREAM = "created";
+/** Incremental pass (b): conversations whose last message is newer than the watermark. */
+export const ACTIVITY_STREAM = "activity";
+/** The reconcile pass: last success / last error. */
+export const RECONCILE_STREAM = "reconcile";
+
+export const STREAMS = [BACKFILL_STREAM, CREATED_STREAM, ACTIVITY_STREAM, RECONCILE_STREAM] as const;
