@@ -8,8 +8,16 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY src ./src
+# better-sqlite3 12 is compiled from source against Node 24.18.1's headers: from 24.19 on,
+# node_object_wrap.h registers environment cleanup hooks that make better-sqlite3 12 abort when
+# a statement is garbage-collected (nodejs/node#65446); an addon built against 24.18.1's headers
+# runs cleanly on every later 24.x runtime.
+RUN arch="$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" \
+ && npm install --prefix /opt/addon-headers --no-save --no-audit --no-fund "node-linux-${arch}@24.18.1" \
+ && mv "/opt/addon-headers/node_modules/node-linux-${arch}" /opt/node-headers
 # `npm ci` runs `prepare`, which generates the Prisma clients (offline) and compiles to dist/.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+RUN npm_config_nodedir=/opt/node-headers npm_config_build_from_source=true npm ci --no-audit --no-fund \
+ && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
