@@ -18,6 +18,7 @@ Commands:
   backfill    Copy every conversation of the app (resumes an interrupted pass; --restart starts over).
   sync        One incremental pass: new conversations and new messages since the last pass.
   reconcile   Full listing: refresh every row, mark conversations deleted at TalkJS (safely).
+  run         The long-running worker: scheduled sync and reconcile, health and metrics endpoint.
   status      What is mirrored: counts, last runs, watermarks, lag.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
@@ -176,6 +177,15 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   }
 }
 
+const RUN_WORKER_HELP = `Usage: talkjs-mirror run [--log-pretty] [common options]
+
+The long-running worker (what the container runs). Backfills first when the mirror has no complete
+backfill (resuming an interrupted one), then runs \`sync\` on SYNC_CRON (default every minute) and
+\`reconcile\` on RECONCILE_CRON (default 03:00 daily, CRON_TIMEZONE default UTC). Serves /healthz,
+/readyz and /metrics on METRICS_HOST:METRICS_PORT (default 0.0.0.0:9464). SIGTERM or SIGINT stops
+it gracefully within SHUTDOWN_GRACE_MS (default 25000); a second signal exits at once.
+Logs are JSON lines on stdout (--log-pretty or LOG_PRETTY=true for readable lines).`;
+
 const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async help(inv) {
     inv.out(USAGE);
@@ -186,6 +196,23 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async simulator(inv) {
     const { runSimulatorCli } = await import("./simulator/cli.ts");
     await runSimulatorCli(inv.args);
+  },
+  async run(inv) {
+    const { values, settings } = parseCommand(inv, { "log-pretty": { type: "boolean", default: false } });
+    if (values.help) return inv.out(RUN_WORKER_HELP);
+    const layered = values["log-pretty"] ? layerSettings(settings, { LOG_PRETTY: "true" }) : settings;
+    // Both validated before anything starts: a bad cron expression stops the container at once.
+    const config = loadConfig(layered, { requireTalkJS: true, isTTY: process.stdout.isTTY === true });
+    const { loadWorkerSettings } = await import("./config/worker.ts");
+    const workerSettings = loadWorkerSettings(layered);
+    const { runWorkerUntilSignalled } = await import("./worker/signals.ts");
+    const clean = await runWorkerUntilSignalled(config, workerSettings);
+    if (!clean) {
+      throw new MirrorError(
+        "SHUTDOWN_TIMEOUT",
+        `the running job did not stop within SHUTDOWN_GRACE_MS (${workerSettings.shutdownGraceMs} ms); its open page was rolled back`,
+      );
+    }
   },
   backfill: (inv) => runJob("backfill", inv),
   sync: (inv) => runJob("sync", inv),

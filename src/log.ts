@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { type DestinationStream, type Logger, pino } from "pino";
 import { PinoPretty } from "pino-pretty";
 import { redactSecrets } from "./redact.ts";
@@ -26,6 +27,18 @@ const REDACT_PATHS = [
   "*.token",
 ];
 
+/** Fields (job, runId) every log line written inside `withLogContext` carries. */
+const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+
+/**
+ * Runs `body` so that every line logged while it runs — by the sync engine, the TalkJS client's
+ * retries, the store — carries `fields` (e.g. the job and run id), whichever logger wrote it.
+ * Nested contexts add to the outer one.
+ */
+export function withLogContext<T>(fields: Record<string, unknown>, body: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...fields }, body);
+}
+
 /** pino logger with path redaction plus a value scrub of known secrets on every line. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
@@ -41,7 +54,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         : pino.destination({ dest: target, sync: true });
   const dest: DestinationStream = { write: (msg: string) => base.write(scrub(msg)) };
   return pino(
-    { level: options.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[REDACTED]" } },
+    {
+      level: options.level ?? "info",
+      redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+      // A copy: pino merges the line's own fields into the object the mixin returns.
+      mixin: () => ({ ...logContext.getStore() }),
+    },
     dest,
   );
 }

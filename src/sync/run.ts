@@ -2,6 +2,7 @@
 // makes each run leave a `sync_runs` row with its counts and outcome — also when it fails.
 import type { Logger } from "pino";
 import { MirrorError } from "../errors.ts";
+import { withLogContext } from "../log.ts";
 import type { RunCounts, Store, UpsertCounts } from "../store/store.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import type { ConversationPage } from "../talkjs/pagination.ts";
@@ -26,6 +27,8 @@ export interface SyncContext {
   signal?: AbortSignal | undefined;
   /** Called after each committed page. */
   onProgress?: ((progress: RunProgress) => void) | undefined;
+  /** Called once when a run ends, whatever its outcome (the worker's metrics listen here). */
+  onRunFinished?: ((outcome: RunOutcome) => void) | undefined;
   /** Injectable clock (ms), for tests. */
   now?: (() => number) | undefined;
 }
@@ -44,6 +47,13 @@ export interface RunProgress {
 
 export interface RunSummary extends RunProgress {
   durationMs: number;
+}
+
+/** How a run ended: what the `sync_runs` row records, handed to `onRunFinished`. */
+export interface RunOutcome extends RunSummary {
+  status: "succeeded" | "failed" | "aborted";
+  /** The error code (MirrorError) of a run that did not succeed. */
+  errorCode?: string;
 }
 
 export function clock(ctx: SyncContext): number {
@@ -93,7 +103,17 @@ export async function recordedRun(
     markedDeleted: 0,
     startedAt,
   };
-  const log = ctx.logger.child({ runId, job: kind });
+  // Every line logged while the run works (client retries included) carries its run id and job.
+  return withLogContext({ runId, job: kind }, () => finishRecordedRun(ctx, progress, body));
+}
+
+async function finishRecordedRun(
+  ctx: SyncContext,
+  progress: RunProgress,
+  body: (progress: RunProgress) => Promise<void>,
+): Promise<RunSummary> {
+  const { kind, runId, startedAt } = progress;
+  const log = ctx.logger;
   try {
     await body(progress);
   } catch (error) {
@@ -114,6 +134,12 @@ export async function recordedRun(
       log.error({ err: describe(bookkeeping) }, "could not record the failed run");
     }
     log.warn({ err: message, ...countsOf(progress) }, aborted ? `${kind} aborted` : `${kind} failed`);
+    ctx.onRunFinished?.({
+      ...progress,
+      durationMs: clock(ctx) - startedAt,
+      status: aborted ? "aborted" : "failed",
+      errorCode: error instanceof MirrorError ? error.code : "UNEXPECTED",
+    });
     throw error;
   }
   await ctx.store.finishRun(runId, {
@@ -123,6 +149,7 @@ export async function recordedRun(
   });
   const summary: RunSummary = { ...progress, durationMs: clock(ctx) - startedAt };
   log.info(summary, `${kind} finished`);
+  ctx.onRunFinished?.({ ...summary, status: "succeeded" });
   return summary;
 }
 

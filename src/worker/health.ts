@@ -1,0 +1,76 @@
+// The worker's HTTP endpoint: /healthz (the process is alive and its event loop turns),
+// /readyz (the mirror is usable: see readiness.ts), /metrics (Prometheus text format).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { Readiness } from "./readiness.ts";
+
+export interface HealthServer {
+  /** e.g. http://127.0.0.1:9464 */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface HealthSources {
+  registry: Registry;
+  readiness: () => Promise<Readiness>;
+  startedAt: number;
+}
+
+export async function startHealthServer(
+  host: string,
+  port: number,
+  sources: HealthSources,
+): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    const json = (status: number, body: unknown): void =>
+      send(status, "application/json; charset=utf-8", `${JSON.stringify(body)}\n`);
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error: "only GET" });
+    const handle = async (): Promise<void> => {
+      if (path === "/healthz") {
+        return json(200, {
+          status: "ok",
+          uptimeSeconds: Math.round((Date.now() - sources.startedAt) / 1000),
+        });
+      }
+      if (path === "/readyz") {
+        const readiness = await sources.readiness();
+        return json(readiness.ready ? 200 : 503, readiness);
+      }
+      if (path === "/metrics") {
+        return send(200, sources.registry.contentType, await sources.registry.metrics());
+      }
+      json(404, { error: "not found", endpoints: ["/healthz", "/readyz", "/metrics"] });
+    };
+    handle().catch((error: unknown) => {
+      if (!res.headersSent) json(500, { error: error instanceof Error ? error.message : String(error) });
+      else res.destroy();
+    });
+  });
+  // Health checks must not keep a shutting-down process alive.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return {
+    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${bound}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,207 @@
+// `talkjs-mirror run`: the long-running worker. Schedules incremental syncs and reconciles with
+// node-cron, runs an initial (or interrupted) backfill first, never overlaps itself (jobs.ts) or
+// another process (the app's run lock), serves /healthz, /readyz and /metrics, and stops
+// gracefully: on stop() it stops scheduling, aborts HTTP in flight, lets the page being written
+// commit or roll back whole, releases the lock and closes every pool.
+import { type ScheduledTask, schedule } from "node-cron";
+import type { Logger } from "pino";
+import type { AppConfig } from "../config/index.ts";
+import type { WorkerSettings } from "../config/worker.ts";
+import { MirrorError } from "../errors.ts";
+import { withLogContext } from "../log.ts";
+import { type OpenedMirror, openMirror } from "../mirror.ts";
+import { hasCompletedBackfill, runBackfill } from "../sync/backfill.ts";
+import { runSync } from "../sync/incremental.ts";
+import { withRunLock } from "../sync/lock.ts";
+import { runReconcile } from "../sync/reconcile.ts";
+import { readStatus } from "../sync/status.ts";
+import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
+import { type HealthServer, startHealthServer } from "./health.ts";
+import { type JobKind, JobRunner } from "./jobs.ts";
+import { createMetrics, type WorkerMetrics } from "./metrics.ts";
+import { decideReadiness, type Readiness } from "./readiness.ts";
+
+export interface Worker {
+  /** Base URL of the health/metrics endpoint. */
+  url: string;
+  metrics: WorkerMetrics;
+  jobs: JobRunner;
+  /**
+   * Graceful stop. Resolves `true` when the running job ended within the grace period, `false`
+   * when it had to be cut off (its page transaction rolls back when the connection closes).
+   */
+  stop(reason?: string): Promise<boolean>;
+}
+
+export interface StartWorkerOptions {
+  logger: Logger;
+}
+
+export async function startWorker(
+  config: AppConfig,
+  settings: WorkerSettings,
+  options: StartWorkerOptions,
+): Promise<Worker> {
+  const { logger } = options;
+  const controller = new AbortController();
+  const mirror: OpenedMirror = await openMirror(config, { signal: controller.signal, logger });
+  const { ctx, store, client } = mirror;
+  const appId = ctx.appId;
+  const sync = config.sync;
+  const startedAt = Date.now();
+  const consecutiveFailures: Record<JobKind, number> = { backfill: 0, sync: 0, reconcile: 0 };
+
+  const metrics = createMetrics({ httpStats: () => client.stats, status: () => readStatus(store, appId) });
+  ctx.onRunFinished = (outcome) => metrics.observeRun(outcome);
+
+  const runJob = (kind: JobKind): Promise<void> =>
+    withLogContext({ job: kind }, async () => {
+      try {
+        await withRunLock(ctx, kind, async (): Promise<void> => {
+          if (kind === "backfill") await runBackfill(ctx, { clockSkewMs: sync.clockSkewMs });
+          else if (kind === "sync") await runSync(ctx, { clockSkewMs: sync.clockSkewMs });
+          // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
+          else await runReconcile(ctx, { maxDeleteShare: sync.maxDeleteShare, allowMassDelete: false });
+        });
+        consecutiveFailures[kind] = 0;
+        metrics.setConsecutiveFailures(kind, 0);
+      } catch (error) {
+        if (error instanceof MirrorError && error.code === "RUN_LOCKED") {
+          // Another replica (or a one-shot command) is doing this app's work: not a failure.
+          metrics.jobSkipped(kind, "locked");
+          logger.debug({ reason: error.message }, `${kind} skipped: another process holds the run lock`);
+          return;
+        }
+        if (controller.signal.aborted) return; // stopped by shutdown; the run is recorded as aborted
+        consecutiveFailures[kind] += 1;
+        metrics.setConsecutiveFailures(kind, consecutiveFailures[kind]);
+        logger.error(
+          {
+            code: error instanceof MirrorError ? error.code : "UNEXPECTED",
+            err: error instanceof Error ? error.message : String(error),
+            consecutiveFailures: consecutiveFailures[kind],
+          },
+          `${kind} failed; it is retried on its next tick`,
+        );
+      }
+    });
+
+  const jobs = new JobRunner(runJob, (kind, reason) => {
+    metrics.jobSkipped(kind, reason);
+    logger.info({ job: kind, reason }, `${kind} tick skipped (${reason})`);
+  });
+
+  const readiness = async (): Promise<Readiness> => {
+    const input = {
+      now: Date.now(),
+      maxStalenessMs: settings.readyMaxStalenessMs,
+      consecutiveFailures: { ...consecutiveFailures },
+    };
+    try {
+      const backfill = await store.getSyncState(appId, BACKFILL_STREAM);
+      const created = await store.getSyncState(appId, CREATED_STREAM);
+      const backfillComplete = backfill?.watermark != null;
+      const times = [created?.lastSuccessAt, backfillComplete ? backfill?.lastSuccessAt : null]
+        .filter((d): d is Date => d != null)
+        .map((d) => d.getTime());
+      return decideReadiness({
+        ...input,
+        database: { ok: true },
+        backfillComplete,
+        lastSuccessAt: times.length > 0 ? Math.max(...times) : null,
+      });
+    } catch (error) {
+      return decideReadiness({
+        ...input,
+        database: { ok: false, error: error instanceof Error ? error.message : String(error) },
+        backfillComplete: false,
+        lastSuccessAt: null,
+      });
+    }
+  };
+
+  let server: HealthServer;
+  try {
+    server = await startHealthServer(settings.metricsHost, settings.metricsPort, {
+      registry: metrics.registry,
+      readiness,
+      startedAt,
+    });
+  } catch (error) {
+    await mirror.close();
+    throw new MirrorError(
+      "METRICS_LISTEN_FAILED",
+      `cannot serve health and metrics on ${settings.metricsHost}:${settings.metricsPort} ` +
+        `(${(error as Error).message}); set METRICS_PORT to a free port`,
+    );
+  }
+
+  const cronLogger = {
+    info: (m: string) => logger.debug({ source: "node-cron" }, m),
+    warn: (m: string) => logger.warn({ source: "node-cron" }, m),
+    error: (m: string | Error) => logger.error({ source: "node-cron" }, String(m)),
+    debug: (m: string | Error) => logger.debug({ source: "node-cron" }, String(m)),
+  };
+  const tasks: ScheduledTask[] = (
+    [
+      ["sync", settings.syncCron],
+      ["reconcile", settings.reconcileCron],
+    ] as const
+  ).map(([kind, expression]) =>
+    schedule(expression, () => void jobs.request(kind), {
+      name: kind,
+      timezone: settings.timezone,
+      logger: cronLogger,
+      // A tick that fires late (a blocked event loop) still counts; the runner decides overlap.
+      suppressMissedWarning: true,
+    }),
+  );
+
+  // First job: finish (or start) the backfill when the mirror has none, else catch up at once
+  // instead of waiting up to a whole cron period.
+  jobs.request((await hasCompletedBackfill(ctx)) ? "sync" : "backfill");
+  logger.info(
+    {
+      appId,
+      syncCron: settings.syncCron,
+      reconcileCron: settings.reconcileCron,
+      timezone: settings.timezone,
+      endpoint: server.url,
+    },
+    `worker started: health and metrics on ${server.url}`,
+  );
+
+  let stopping: Promise<boolean> | null = null;
+  return {
+    url: server.url,
+    metrics,
+    jobs,
+    stop(reason = "stop requested") {
+      stopping ??= (async () => {
+        logger.info({ reason, running: jobs.running }, "worker stopping");
+        for (const task of tasks) await task.destroy();
+        jobs.close();
+        controller.abort(new MirrorError("ABORTED", `worker stopping: ${reason}`));
+        let timer: NodeJS.Timeout | undefined;
+        const clean = await Promise.race([
+          jobs.idle().then(() => true),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(false), settings.shutdownGraceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!clean) {
+          logger.error(
+            { graceMs: settings.shutdownGraceMs, running: jobs.running },
+            "the running job did not stop within the grace period; closing anyway (its open page rolls back)",
+          );
+        }
+        await server.close();
+        await mirror.close();
+        logger.info({ clean }, "worker stopped");
+        return clean;
+      })();
+      return stopping;
+    },
+  };
+}
