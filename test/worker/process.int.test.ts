@@ -210,6 +210,13 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
           ).length,
         ).toBeGreaterThanOrEqual(3);
         await expectMirrorEquals({ sim, appId: sim.appId }, store, { deletedMustBeMarked: true });
+        // Debug-level logs of two workers, every line JSON with its job, and no secret in any.
+        for (const w of [a, b]) {
+          expect(JSON.stringify(w.lines)).not.toContain(sim.secretKey);
+          expect(w.lines.filter((l) => l.runId !== undefined).every((l) => typeof l.job === "string")).toBe(
+            true,
+          );
+        }
       } finally {
         for (const w of [a, b])
           if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
