@@ -19,13 +19,15 @@ Commands:
   sync        One incremental pass: new conversations and new messages since the last pass.
   reconcile   Full listing: refresh every row, mark conversations deleted at TalkJS (safely).
   status      What is mirrored: counts, last runs, watermarks, lag.
+  report      Analytics: totals, per-day charts, top participants, custom fields, dormant, freshness.
+  export      Write the mirror as NDJSON (optionally gzipped) to a file or stdout.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
   help        Show this help.
   version     Print the version.
 
-Options for backfill, sync, reconcile, status and migrate:
+Options for backfill, sync, reconcile, status, report, export and migrate:
   --app ID              TalkJS app id (TALKJS_APP_ID)
   --database-url URL    file:PATH (SQLite) or postgresql://… (DATABASE_URL)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
@@ -239,6 +241,16 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async demo(inv) {
     const { runDemo } = await import("./demo.ts");
     await runDemo(inv.args, inv.out);
+  },
+  async report(inv) {
+    const { REPORT_OPTIONS, reportCommand } = await import("./analytics/commands.ts");
+    const { values, settings } = parseCommand(inv, REPORT_OPTIONS);
+    await reportCommand(values, settings, inv.out);
+  },
+  async export(inv) {
+    const { EXPORT_OPTIONS, exportCommand } = await import("./analytics/commands.ts");
+    const { values, settings } = parseCommand(inv, EXPORT_OPTIONS);
+    await exportCommand(values, settings, inv.out);
   },
 };
 
