@@ -33,7 +33,7 @@ export async function seedMirror(store: Store, conversations = 900): Promise<See
       custom: { category: "shoes" },
     });
   }
-  const deletedIds = [ids[3], ids[40], ids[300]] as string[];
+  const deletedIds = [ids[3], ids[40], ids[ids.length - 5]] as string[];
   for (const id of deletedIds) h.sim.deleteConversation(id);
   await runSync(h.ctx, { clockSkewMs: SKEW_MS });
   await runReconcile(h.ctx, { maxDeleteShare: 0.1, allowMassDelete: false });
