@@ -33,6 +33,8 @@ Options for backfill, sync, reconcile, status, report, export and migrate:
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
   --config FILE         JSON file of settings, e.g. {"TALKJS_APP_ID": "…"}; env and flags override it
   --json                Print the result as JSON (for scripts)
+  --quiet               backfill, sync, reconcile: no progress (a spinner on a terminal,
+                        otherwise a progress log line every 15 s)
 
 Settings come from the environment (see README.md); flags win over the environment, which wins
 over the config file. The TalkJS secret key is only read from TALKJS_SECRET_KEY (or the file).`;
@@ -132,6 +134,7 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     restart: { type: "boolean", default: false },
     "allow-mass-delete": { type: "boolean", default: false },
     "max-delete-share": { type: "string" },
+    quiet: { type: "boolean", default: false },
   });
   if (values.help) return inv.out(RUN_HELP[kind]);
   if (kind !== "backfill" && values.restart) throw new ConfigError("--restart", "only applies to backfill");
@@ -151,6 +154,8 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   const { withRunLock } = await import("./sync/lock.ts");
   const signals = abortOnSignals();
   const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
+  const progress = values.quiet === true ? null : await startProgress(kind, mirror, inv.env);
+  if (progress) mirror.ctx.onProgress = progress.onProgress;
   try {
     const summary = await withRunLock(mirror.ctx, kind, async () => {
       if (kind === "backfill") {
@@ -173,9 +178,26 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     const { formatRunSummary } = await import("./sync/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
   } finally {
+    progress?.stop();
     signals.dispose();
     await mirror.close();
   }
+}
+
+/** A spinner on an interactive terminal; elsewhere (container, CI, pipe) a progress log line every 15 s. */
+async function startProgress(
+  kind: "backfill" | "sync" | "reconcile",
+  mirror: import("./mirror.ts").OpenedMirror,
+  env: NodeJS.ProcessEnv,
+): Promise<import("./sync/progress.ts").ProgressReporter> {
+  const { createProgressReporter } = await import("./sync/progress.ts");
+  const interactive = process.stderr.isTTY === true && env.CI !== "true" && env.TERM !== "dumb";
+  return createProgressReporter({
+    kind,
+    mode: interactive ? "tty" : "log",
+    logger: mirror.logger,
+    stats: () => mirror.client.stats,
+  });
 }
 
 const commands: Record<string, (inv: Invocation) => Promise<void>> = {
