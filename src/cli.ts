@@ -191,7 +191,12 @@ async function startProgress(
   env: NodeJS.ProcessEnv,
 ): Promise<import("./sync/progress.ts").ProgressReporter> {
   const { createProgressReporter } = await import("./sync/progress.ts");
-  const interactive = process.stderr.isTTY === true && env.CI !== "true" && env.TERM !== "dumb";
+  // A terminal without a width (e.g. under `script`) cannot be redrawn in place: log lines instead.
+  const interactive =
+    process.stderr.isTTY === true &&
+    (process.stderr.columns ?? 0) > 0 &&
+    env.CI !== "true" &&
+    env.TERM !== "dumb";
   return createProgressReporter({
     kind,
     mode: interactive ? "tty" : "log",

@@ -88,7 +88,10 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   const tick = (): void => {
     const s = current();
     if (spinner) {
-      spinner.text = formatProgress(options.kind, s);
+      // One line only: ora clears as many lines as the text wraps to, so keep it within the width.
+      const width =
+        (options.stream as { columns?: number } | undefined)?.columns ?? process.stderr.columns ?? 80;
+      spinner.text = formatProgress(options.kind, s).slice(0, Math.max(20, width - 3));
       // Show the new numbers now, not at the spinner's next frame.
       spinner.render();
     } else options.logger.info({ progress: s, job: options.kind }, formatProgress(options.kind, s));
