@@ -20,18 +20,22 @@ Commands:
   reconcile   Full listing: refresh every row, mark conversations deleted at TalkJS (safely).
   run         The long-running worker: scheduled sync and reconcile, health and metrics endpoint.
   status      What is mirrored: counts, last runs, watermarks, lag.
+  report      Analytics: totals, per-day charts, top participants, custom fields, dormant, freshness.
+  export      Write the mirror as NDJSON (optionally gzipped) to a file or stdout.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
   help        Show this help.
   version     Print the version.
 
-Options for backfill, sync, reconcile, status and migrate:
+Options for backfill, sync, reconcile, status, report, export and migrate:
   --app ID              TalkJS app id (TALKJS_APP_ID)
   --database-url URL    file:PATH (SQLite) or postgresql://… (DATABASE_URL)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
   --config FILE         JSON file of settings, e.g. {"TALKJS_APP_ID": "…"}; env and flags override it
   --json                Print the result as JSON (for scripts)
+  --quiet               backfill, sync, reconcile: no progress (a spinner on a terminal,
+                        otherwise a progress log line every 15 s)
 
 Settings come from the environment (see README.md); flags win over the environment, which wins
 over the config file. The TalkJS secret key is only read from TALKJS_SECRET_KEY (or the file).`;
@@ -131,6 +135,7 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     restart: { type: "boolean", default: false },
     "allow-mass-delete": { type: "boolean", default: false },
     "max-delete-share": { type: "string" },
+    quiet: { type: "boolean", default: false },
   });
   if (values.help) return inv.out(RUN_HELP[kind]);
   if (kind !== "backfill" && values.restart) throw new ConfigError("--restart", "only applies to backfill");
@@ -150,6 +155,8 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   const { withRunLock } = await import("./sync/lock.ts");
   const signals = abortOnSignals();
   const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
+  const progress = values.quiet === true ? null : await startProgress(kind, mirror, inv.env);
+  if (progress) mirror.ctx.onProgress = progress.onProgress;
   try {
     const summary = await withRunLock(mirror.ctx, kind, async () => {
       if (kind === "backfill") {
@@ -172,6 +179,7 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     const { formatRunSummary } = await import("./sync/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
   } finally {
+    progress?.stop();
     signals.dispose();
     await mirror.close();
   }
@@ -185,6 +193,27 @@ backfill (resuming an interrupted one), then runs \`sync\` on SYNC_CRON (default
 /readyz and /metrics on METRICS_HOST:METRICS_PORT (default 0.0.0.0:9464). SIGTERM or SIGINT stops
 it gracefully within SHUTDOWN_GRACE_MS (default 25000); a second signal exits at once.
 Logs are JSON lines on stdout (--log-pretty or LOG_PRETTY=true for readable lines).`;
+
+/** A spinner on an interactive terminal; elsewhere (container, CI, pipe) a progress log line every 15 s. */
+async function startProgress(
+  kind: "backfill" | "sync" | "reconcile",
+  mirror: import("./mirror.ts").OpenedMirror,
+  env: NodeJS.ProcessEnv,
+): Promise<import("./sync/progress.ts").ProgressReporter> {
+  const { createProgressReporter } = await import("./sync/progress.ts");
+  // A terminal without a width (e.g. under `script`) cannot be redrawn in place: log lines instead.
+  const interactive =
+    process.stderr.isTTY === true &&
+    (process.stderr.columns ?? 0) > 0 &&
+    env.CI !== "true" &&
+    env.TERM !== "dumb";
+  return createProgressReporter({
+    kind,
+    mode: interactive ? "tty" : "log",
+    logger: mirror.logger,
+    stats: () => mirror.client.stats,
+  });
+}
 
 const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async help(inv) {
@@ -266,6 +295,16 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async demo(inv) {
     const { runDemo } = await import("./demo.ts");
     await runDemo(inv.args, inv.out);
+  },
+  async report(inv) {
+    const { REPORT_OPTIONS, reportCommand } = await import("./analytics/commands.ts");
+    const { values, settings } = parseCommand(inv, REPORT_OPTIONS);
+    await reportCommand(values, settings, inv.out);
+  },
+  async export(inv) {
+    const { EXPORT_OPTIONS, exportCommand } = await import("./analytics/commands.ts");
+    const { values, settings } = parseCommand(inv, EXPORT_OPTIONS);
+    await exportCommand(values, settings, inv.out);
   },
 };
 

@@ -1,10 +1,12 @@
 // `talkjs-mirror demo`: the main job on the embedded default. Starts the TalkJS simulator
 // in-process, backs it up into a fresh SQLite file, makes the app live for a moment (new
 // messages, new empty conversations, metadata edits, deletions), runs `sync` and `reconcile`,
-// verifies the mirror against the simulator row by row and prints a short report. It uses the
+// verifies the mirror against the simulator row by row and prints the analytics report (the `report` command). It uses the
 // production code paths throughout: real HTTP on loopback, real migrations, a real SQLite file.
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { renderTable } from "./analytics/render.ts";
+import { buildReport } from "./analytics/report.ts";
 import { loadConfig } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { openMirror } from "./mirror.ts";
@@ -22,7 +24,7 @@ export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--s
 
 Starts a simulated TalkJS app, backs it up into a SQLite file (recreated each run), changes the
 app (new messages, new conversations, edits, deletions), runs sync and reconcile, verifies the
-mirror against the simulator row by row and prints a short report.`;
+mirror against the simulator row by row and prints the analytics report (what the report command prints).`;
 
 export async function runDemo(args: string[], out: (line: string) => void = console.log): Promise<void> {
   const { values } = parseArgs({
@@ -93,12 +95,15 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
       );
     }
     out(
-      `Mirror verified: ${stats.live.toLocaleString("en-US")} live, ${stats.deleted} deleted, 0 differences`,
+      `Mirror verified: ${stats.live.toLocaleString("en-US")} live, ${stats.deleted.toLocaleString("en-US")} deleted, 0 differences`,
     );
-    await printReport(store, simulator.appId, out);
+    // The same report `talkjs-mirror report` prints, from the same views.
+    out("");
+    out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));
+    out("");
     out(`Mirror written to ${database.filePath} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     out(
-      `Query it:  sqlite3 ${database.filePath} "SELECT subject, last_activity_at FROM conversations LIMIT 5"`,
+      `Query it:  sqlite3 ${database.filePath} "SELECT day, created, active FROM v_daily_activity ORDER BY day DESC LIMIT 7"  (more in docs/analytics.md)`,
     );
   } finally {
     await mirror.close();
@@ -193,32 +198,6 @@ async function verifyMirror(store: Store, simulator: Simulator): Promise<string[
     if (simulator.conversation(id)) differences.push(`${id}: marked deleted but exists at TalkJS`);
   }
   return differences;
-}
-
-async function printReport(store: Store, appId: string, out: (line: string) => void): Promise<void> {
-  const app = `'${appId.replaceAll("'", "''")}'`;
-  const [totals] = await store.queryRaw(
-    `SELECT COUNT(*) AS conversations,
-            SUM(CASE WHEN last_message_id IS NULL THEN 1 ELSE 0 END) AS without_messages,
-            SUM(participant_count) AS participations
-       FROM conversations WHERE app_id = ${app} AND deleted_at IS NULL`,
-  );
-  const topUsers = await store.queryRaw(
-    `SELECT p.user_id, COUNT(*) AS conversations
-       FROM conversation_participants p
-       JOIN conversations c ON c.app_id = p.app_id AND c.id = p.conversation_id
-      WHERE p.app_id = ${app} AND c.deleted_at IS NULL
-      GROUP BY p.user_id ORDER BY conversations DESC, p.user_id LIMIT 5`,
-  );
-  out("");
-  out("Report");
-  out(`  live conversations:     ${Number(totals?.conversations ?? 0)}`);
-  out(`  without any message:    ${Number(totals?.without_messages ?? 0)}`);
-  out(`  participations:         ${Number(totals?.participations ?? 0)}`);
-  out("  most active participants:");
-  for (const row of topUsers)
-    out(`    ${String(row.user_id).padEnd(14)} ${Number(row.conversations)} conversations`);
-  out("");
 }
 
 function positiveInteger(flag: string, raw: string): number {

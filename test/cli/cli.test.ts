@@ -6,7 +6,7 @@ describe("talkjs-mirror command line", () => {
   it("prints usage listing every command", async () => {
     const result = await runCli(["help"]);
     expect(result.code).toBe(0);
-    for (const command of ["demo", "migrate", "simulator", "help", "version"]) {
+    for (const command of ["demo", "report", "export", "migrate", "simulator", "help", "version"]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s`, "m"));
     }
   });

@@ -1,0 +1,140 @@
+// The `report` and `export` commands behind src/cli.ts: flags → validated options → library
+// calls. Both read only the database (after applying pending migrations, which create the views).
+import { writeFile } from "node:fs/promises";
+import type { ParseArgsConfig } from "node:util";
+import { type Env, loadConfig } from "../config/index.ts";
+import { ConfigError, MirrorError } from "../errors.ts";
+import { migrateDatabase } from "../store/migrate.ts";
+import { openStore, type Store } from "../store/store.ts";
+import { exportMirror, parseSince } from "./export.ts";
+import { renderHtml } from "./html.ts";
+import { REPORT_FORMATS, type ReportFormat, renderReport } from "./render.ts";
+import { buildReport, parseByFlag, REPORT_DEFAULTS } from "./report.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | undefined>;
+
+export const REPORT_OPTIONS = {
+  format: { type: "string" },
+  html: { type: "string" },
+  days: { type: "string" },
+  top: { type: "string" },
+  by: { type: "string" },
+  "dormant-days": { type: "string" },
+} as const satisfies Options;
+
+export const EXPORT_OPTIONS = {
+  out: { type: "string" },
+  gzip: { type: "boolean", default: false },
+  "include-deleted": { type: "boolean", default: false },
+  since: { type: "string" },
+} as const satisfies Options;
+
+export const REPORT_HELP = `Usage: talkjs-mirror report [--days ${REPORT_DEFAULTS.days}] [--top ${REPORT_DEFAULTS.top}] [--by custom.FIELD] [--dormant-days ${REPORT_DEFAULTS.dormantDays}]
+                           [--format table|json|csv] [--html FILE] [common options]
+
+What the mirror of TALKJS_APP_ID holds: totals (live, deleted, with/without messages), conversations
+created and active per day (UTC) for the last --days days, the most active participants, live
+conversations by a custom field (--by custom.category), dormant conversations, deletions over time
+and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
+Reads only the database.`;
+
+export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [common options]
+
+Writes the mirror of TALKJS_APP_ID as NDJSON: one conversation per line, the object as TalkJS
+returned it plus "deleted_at". --out - writes to stdout; a FILE is written under a temporary name
+and renamed when complete. --gzip (implied by a .gz name) compresses. --include-deleted adds the
+conversations deleted at TalkJS; --since DATE keeps only those changed in the mirror (new, edited,
+new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).`;
+
+function wholeNumber(flag: string, raw: string | boolean | undefined): number | undefined {
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(flag, `"${raw}" is not a positive whole number`);
+  return Number(raw);
+}
+
+async function withStore<T>(settings: Env, fn: (store: Store, appId: string) => Promise<T>): Promise<T> {
+  const config = loadConfig(settings, { requireTalkJS: false, isTTY: process.stderr.isTTY === true });
+  if (!config.appId) {
+    throw new ConfigError(
+      "TALKJS_APP_ID",
+      "is required: set it or pass --app to choose whose mirror to read",
+    );
+  }
+  await migrateDatabase(config.database);
+  const store = await openStore(config.database);
+  try {
+    return await fn(store, config.appId);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function reportCommand(
+  values: Values,
+  settings: Env,
+  out: (line: string) => void,
+): Promise<void> {
+  if (values.help) return out(REPORT_HELP);
+  const rawFormat = typeof values.format === "string" ? values.format : values.json ? "json" : "table";
+  if (!REPORT_FORMATS.includes(rawFormat as ReportFormat)) {
+    throw new ConfigError("--format", `"${rawFormat}" is not one of ${REPORT_FORMATS.join(", ")}`);
+  }
+  const format = rawFormat as ReportFormat;
+  const options = {
+    days: wholeNumber("--days", values.days),
+    top: wholeNumber("--top", values.top),
+    dormantDays: wholeNumber("--dormant-days", values["dormant-days"]),
+    byCustomField: typeof values.by === "string" ? parseByFlag(values.by) : undefined,
+  };
+  await withStore(settings, async (store, appId) => {
+    const report = await buildReport(store, appId, {
+      ...(options.days !== undefined ? { days: options.days } : {}),
+      ...(options.top !== undefined ? { top: options.top } : {}),
+      ...(options.dormantDays !== undefined ? { dormantDays: options.dormantDays } : {}),
+      byCustomField: options.byCustomField,
+    });
+    if (typeof values.html === "string") {
+      await writeFile(values.html, renderHtml(report));
+      process.stderr.write(`HTML report written to ${values.html}\n`);
+    }
+    out(renderReport(report, format));
+  });
+}
+
+export async function exportCommand(
+  values: Values,
+  settings: Env,
+  out: (line: string) => void,
+): Promise<void> {
+  if (values.help) return out(EXPORT_HELP);
+  if (typeof values.out !== "string" || values.out === "") {
+    throw new ConfigError("--out", "is required: a file path (ending in .gz to compress) or - for stdout");
+  }
+  const target = values.out;
+  const since = typeof values.since === "string" ? parseSince(values.since) : undefined;
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void =>
+    controller.abort(new MirrorError("ABORTED", `export stopped by ${name}`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const summary = await withStore(settings, (store, appId) =>
+      exportMirror(store, appId, target, {
+        includeDeleted: values["include-deleted"] === true,
+        since,
+        gzip: values.gzip === true,
+        signal: controller.signal,
+      }),
+    );
+    const line = values.json
+      ? JSON.stringify(summary)
+      : `Exported ${summary.conversations.toLocaleString("en-US")} conversations (${summary.deleted.toLocaleString("en-US")} deleted) to ${target === "-" ? "stdout" : target}.`;
+    // With --out - stdout carries the data: the summary goes to stderr.
+    if (target === "-") process.stderr.write(`${line}\n`);
+    else out(line);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

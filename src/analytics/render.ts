@@ -1,0 +1,151 @@
+// Text renderings of a Report: a terminal table with bar charts, and CSV for spreadsheets. The
+// JSON rendering is the Report object itself.
+import type { Report } from "./report.ts";
+
+export type ReportFormat = "table" | "json" | "csv";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "json", "csv"];
+
+const n = (x: number): string => x.toLocaleString("en-US");
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+
+/** A horizontal bar of `value / max` of `width` cells, in eighths of a cell. */
+export function bar(value: number, max: number, width: number): string {
+  if (max <= 0 || value <= 0) return "";
+  const eighths = Math.max(1, Math.round((value / max) * width * 8));
+  return "█".repeat(Math.floor(eighths / 8)) + (EIGHTHS[eighths % 8] ?? "");
+}
+
+function chart(title: string, rows: { label: string; value: number }[], width = 40): string[] {
+  const max = Math.max(0, ...rows.map((r) => r.value));
+  const labelWidth = Math.max(0, ...rows.map((r) => r.label.length));
+  const valueWidth = Math.max(1, ...rows.map((r) => n(r.value).length));
+  return [
+    title,
+    ...rows.map(
+      (r) =>
+        `  ${r.label.padEnd(labelWidth)}  ${n(r.value).padStart(valueWidth)} ${bar(r.value, max, width)}`,
+    ),
+  ];
+}
+
+export function renderTable(r: Report): string {
+  const t = r.totals;
+  const out: string[] = [
+    `Report for app ${r.appId} (generated ${r.generatedAt}, last ${r.days} days)`,
+    "",
+    "Totals",
+    `  conversations:          ${n(t.conversations)}`,
+    `  live:                   ${n(t.live)}`,
+    `  deleted at TalkJS:      ${n(t.deleted)}`,
+    `  live with messages:     ${n(t.liveWithMessages)}`,
+    `  live without messages:  ${n(t.liveWithoutMessages)}`,
+    `  participants:           ${n(t.participants)} users in ${n(t.participations)} participations`,
+    "",
+    ...chart(
+      "Conversations created per day",
+      r.daily.map((d) => ({ label: d.day, value: d.created })),
+    ),
+    "",
+    ...chart(
+      "Conversations active per day (by their latest activity)",
+      r.daily.map((d) => ({ label: d.day, value: d.active })),
+    ),
+    "",
+    ...chart(
+      `Most active participants (live conversations; top ${r.topParticipants.length})`,
+      r.topParticipants.map((p) => ({ label: p.userId, value: p.conversations })),
+    ),
+  ];
+  if (r.byCustom) {
+    out.push(
+      "",
+      ...chart(
+        `Live conversations by custom.${r.byCustom.field}`,
+        r.byCustom.values.map((v) => ({ label: v.value ?? "(none)", value: v.conversations })),
+      ),
+    );
+  }
+  out.push(
+    "",
+    `Dormant: ${n(r.dormant.count)} live conversations without activity for ${r.dormant.days} days or more`,
+  );
+  for (const d of r.dormant.oldest) out.push(`  ${d.lastActivityAt}  ${d.id}  ${d.subject ?? ""}`.trimEnd());
+  out.push(
+    "",
+    `Deletions: ${n(r.deletions.total)} in total, ${n(r.deletions.inPeriod)} in the last ${r.days} days`,
+  );
+  const withDeletions = r.daily.filter((d) => d.deleted > 0);
+  if (withDeletions.length > 0) {
+    out.push(
+      ...chart(
+        "  deleted per day",
+        withDeletions.map((d) => ({ label: d.day, value: d.deleted })),
+        20,
+      ).slice(1),
+    );
+  }
+  const f = r.freshness;
+  out.push(
+    "",
+    "Freshness",
+    `  backfill:               ${f.backfillComplete ? "complete" : "not complete yet"}`,
+    `  newest activity:        ${f.newestActivityAt ?? "—"}${f.lagMs === null ? "" : ` (${duration(f.lagMs)} ago)`}`,
+    `  last synced:            ${f.lastSyncedAt ?? "—"}`,
+  );
+  for (const kind of ["backfill", "sync", "reconcile"] as const) {
+    const run = f.lastRuns[kind];
+    out.push(
+      run
+        ? `  last ${kind.padEnd(10)}        #${run.id} ${run.status} ${run.startedAt}, fetched ${n(run.fetched)}`
+        : `  last ${kind.padEnd(10)}        never`,
+    );
+  }
+  return out.join("\n");
+}
+
+/** One RFC 4180 field. */
+function csvField(value: string | number | null): string {
+  const s = value === null ? "" : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Long format (section, key, value): every number in the report, one per line. */
+export function renderCsv(r: Report): string {
+  const rows: [string, string | null, string | number | null][] = [];
+  for (const [k, v] of Object.entries(r.totals)) rows.push(["totals", k, v]);
+  for (const d of r.daily) {
+    rows.push(["created_per_day", d.day, d.created]);
+    rows.push(["active_per_day", d.day, d.active]);
+    rows.push(["deleted_per_day", d.day, d.deleted]);
+  }
+  for (const p of r.topParticipants) rows.push(["top_participants", p.userId, p.conversations]);
+  if (r.byCustom) {
+    for (const v of r.byCustom.values) rows.push([`by_custom.${r.byCustom.field}`, v.value, v.conversations]);
+  }
+  rows.push(["dormant", `over_${r.dormant.days}_days`, r.dormant.count]);
+  for (const d of r.dormant.oldest) rows.push(["dormant_oldest", d.id, d.lastActivityAt]);
+  rows.push(["deletions", "total", r.deletions.total]);
+  rows.push(["deletions", `last_${r.days}_days`, r.deletions.inPeriod]);
+  rows.push(["freshness", "newest_activity_at", r.freshness.newestActivityAt]);
+  rows.push(["freshness", "lag_ms", r.freshness.lagMs]);
+  rows.push(["freshness", "last_synced_at", r.freshness.lastSyncedAt]);
+  for (const [kind, run] of Object.entries(r.freshness.lastRuns)) {
+    rows.push(["last_run", kind, `${run.status} ${run.startedAt}`]);
+  }
+  return ["section,key,value", ...rows.map((row) => row.map(csvField).join(","))].join("\n");
+}
+
+export function renderReport(r: Report, format: ReportFormat): string {
+  if (format === "json") return JSON.stringify(r, null, 2);
+  if (format === "csv") return renderCsv(r);
+  return renderTable(r);
+}

@@ -1,0 +1,210 @@
+// `talkjs-mirror report`: the questions people back chats up to ask, answered from the analytics
+// views (prisma/migrations/*/…_analytics_views) with SQL that is identical on SQLite and
+// PostgreSQL. Reads only the database. Rendering lives in ./render.ts and ./html.ts.
+import { ConfigError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+import { type MirrorStatus, readStatus } from "../sync/status.ts";
+
+export interface ReportOptions {
+  /** Length of the per-day series, ending today (UTC). */
+  days?: number;
+  /** Rows in the "most active participants" list. */
+  top?: number;
+  /** A live conversation is dormant after this many days without activity. */
+  dormantDays?: number;
+  /** Break conversations down by this custom field ("category" for `--by custom.category`). */
+  byCustomField?: string | undefined;
+  /** The clock (ms); injectable so tests and reports of the past are deterministic. */
+  now?: number;
+}
+
+export const REPORT_DEFAULTS = { days: 30, top: 10, dormantDays: 30 } as const;
+
+export interface DayRow {
+  day: string;
+  created: number;
+  active: number;
+  deleted: number;
+}
+
+export interface Report {
+  appId: string;
+  generatedAt: string;
+  days: number;
+  totals: {
+    conversations: number;
+    live: number;
+    deleted: number;
+    liveWithMessages: number;
+    liveWithoutMessages: number;
+    /** Distinct users in live conversations. */
+    participants: number;
+    /** Rows user × live conversation. */
+    participations: number;
+  };
+  /** One row per day, oldest first, zero-filled; `active` = conversations whose latest activity fell that day. */
+  daily: DayRow[];
+  topParticipants: { userId: string; conversations: number; lastMessages: number }[];
+  byCustom: { field: string; values: { value: string | null; conversations: number }[] } | null;
+  dormant: {
+    days: number;
+    count: number;
+    oldest: { id: string; subject: string | null; lastActivityAt: string }[];
+  };
+  deletions: { total: number; inPeriod: number };
+  freshness: {
+    backfillComplete: boolean;
+    newestActivityAt: string | null;
+    lagMs: number | null;
+    lastSyncedAt: string | null;
+    lastRuns: MirrorStatus["lastRuns"];
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** A SQL string literal. Standard SQL quoting, the same on SQLite and PostgreSQL (standard_conforming_strings). */
+export function sqlString(value: string): string {
+  if (value.includes("\u0000")) throw new ConfigError("value", "must not contain a NUL character");
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Drivers return integers as number or bigint (and PostgreSQL COUNT as bigint): normalise. */
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The last `days` UTC days ending with the one containing `now`, oldest first. */
+export function dayRange(now: number, days: number): string[] {
+  const today = Date.UTC(
+    new Date(now).getUTCFullYear(),
+    new Date(now).getUTCMonth(),
+    new Date(now).getUTCDate(),
+  );
+  return Array.from({ length: days }, (_, i) => utcDay(today - (days - 1 - i) * DAY_MS));
+}
+
+function positive(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(name, `must be a whole number from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export async function buildReport(store: Store, appId: string, options: ReportOptions = {}): Promise<Report> {
+  const now = options.now ?? Date.now();
+  const days = positive("--days", options.days ?? REPORT_DEFAULTS.days, 3660);
+  const top = positive("--top", options.top ?? REPORT_DEFAULTS.top, 1000);
+  const dormantDays = positive("--dormant-days", options.dormantDays ?? REPORT_DEFAULTS.dormantDays, 36_600);
+  const app = sqlString(appId);
+  const range = dayRange(now, days);
+  const first = sqlString(range[0] as string);
+
+  const [totals] = await store.queryRaw(
+    `SELECT COUNT(*) AS conversations,
+            SUM(1 - is_deleted) AS live,
+            SUM(is_deleted) AS deleted,
+            SUM(CASE WHEN is_deleted = 0 THEN has_messages ELSE 0 END) AS live_with_messages
+       FROM v_conversations WHERE app_id = ${app}`,
+  );
+  const [people] = await store.queryRaw(
+    `SELECT COUNT(DISTINCT user_id) AS participants, COUNT(*) AS participations
+       FROM v_participants WHERE app_id = ${app} AND is_deleted = 0`,
+  );
+  const dailyRows = await store.queryRaw(
+    `SELECT day, created, active, deleted FROM v_daily_activity
+      WHERE app_id = ${app} AND day >= ${first} ORDER BY day`,
+  );
+  const byDay = new Map(dailyRows.map((r) => [String(r.day), r]));
+  const daily = range.map((day) => {
+    const r = byDay.get(day);
+    return { day, created: num(r?.created), active: num(r?.active), deleted: num(r?.deleted) };
+  });
+  const topRows = await store.queryRaw(
+    `SELECT user_id, COUNT(*) AS conversations, SUM(sent_last_message) AS last_messages
+       FROM v_participants WHERE app_id = ${app} AND is_deleted = 0
+      GROUP BY user_id ORDER BY conversations DESC, user_id LIMIT ${top}`,
+  );
+  let byCustom: Report["byCustom"] = null;
+  if (options.byCustomField !== undefined) {
+    const field = options.byCustomField;
+    // LEFT JOIN so conversations without the field show up as one "(none)" group.
+    const rows = await store.queryRaw(
+      `SELECT f.value AS value, COUNT(*) AS conversations
+         FROM v_live_conversations c
+         LEFT JOIN v_custom_fields f
+           ON f.app_id = c.app_id AND f.conversation_id = c.id AND f.field = ${sqlString(field)}
+        WHERE c.app_id = ${app}
+        GROUP BY f.value ORDER BY conversations DESC, value`,
+    );
+    byCustom = {
+      field,
+      values: rows.map((r) => ({
+        value: r.value === null ? null : String(r.value),
+        conversations: num(r.conversations),
+      })),
+    };
+  }
+  const cutoff = now - dormantDays * DAY_MS;
+  const [dormantCount] = await store.queryRaw(
+    `SELECT COUNT(*) AS n FROM v_live_conversations
+      WHERE app_id = ${app} AND last_activity_at_ms < ${cutoff}`,
+  );
+  const oldest = await store.queryRaw(
+    `SELECT id, subject, last_activity_at_ms FROM v_live_conversations
+      WHERE app_id = ${app} AND last_activity_at_ms < ${cutoff}
+      ORDER BY last_activity_at_ms, id LIMIT ${top}`,
+  );
+  const status = await readStatus(store, appId, now);
+  const live = num(totals?.live);
+  const withMessages = num(totals?.live_with_messages);
+  return {
+    appId,
+    generatedAt: new Date(now).toISOString(),
+    days,
+    totals: {
+      conversations: num(totals?.conversations),
+      live,
+      deleted: num(totals?.deleted),
+      liveWithMessages: withMessages,
+      liveWithoutMessages: live - withMessages,
+      participants: num(people?.participants),
+      participations: num(people?.participations),
+    },
+    daily,
+    topParticipants: topRows.map((r) => ({
+      userId: String(r.user_id),
+      conversations: num(r.conversations),
+      lastMessages: num(r.last_messages),
+    })),
+    byCustom,
+    dormant: {
+      days: dormantDays,
+      count: num(dormantCount?.n),
+      oldest: oldest.map((r) => ({
+        id: String(r.id),
+        subject: r.subject === null ? null : String(r.subject),
+        lastActivityAt: new Date(num(r.last_activity_at_ms)).toISOString(),
+      })),
+    },
+    deletions: { total: num(totals?.deleted), inPeriod: daily.reduce((s, d) => s + d.deleted, 0) },
+    freshness: {
+      backfillComplete: status.backfillComplete,
+      newestActivityAt: status.newestActivityAt,
+      lagMs: status.lagMs,
+      lastSyncedAt: status.lastSyncedAt,
+      lastRuns: status.lastRuns,
+    },
+  };
+}
+
+/** `--by custom.category` → "category"; anything else is a usage error naming the flag. */
+export function parseByFlag(raw: string): string {
+  const m = /^custom\.(.+)$/.exec(raw);
+  if (!m?.[1]) {
+    throw new ConfigError("--by", `"${raw}" is not supported: use custom.FIELD, e.g. --by custom.category`);
+  }
+  return m[1];
+}

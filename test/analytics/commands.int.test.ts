@@ -1,0 +1,151 @@
+// `report`, `export` and `demo` as a user runs them: real child processes (report/export) against
+// a mirror built by the engine, on SQLite and PostgreSQL; the demo in-process end to end.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDemo } from "../../src/demo.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { runCli } from "../cli/run-cli.ts";
+import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { type Seeded, seedMirror } from "./seed.ts";
+
+describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
+  const skip = provider === "postgresql" && !postgresAvailable();
+  let db: TestDatabase;
+  let store: Store;
+  let seeded: Seeded;
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    if (skip) return;
+    db = await freshDatabase(provider);
+    store = await openStore({ url: db.url });
+    seeded = await seedMirror(store, 300);
+    dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-cmd-"));
+    env = { TALKJS_APP_ID: seeded.h.appId, DATABASE_URL: db.url, LOG_LEVEL: "warn" };
+  });
+  afterAll(async () => {
+    if (skip) return;
+    await seeded?.h.close();
+    await store?.close();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(skip)("report: table by default, --format json|csv, --by, --days, --html", async () => {
+    const live = seeded.live.length;
+    const table = await runCli(["report", "--days", "5", "--by", "custom.category"], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(`  live:                   ${live}`);
+    expect(table.stdout).toContain("Live conversations by custom.category");
+    expect(table.stdout.match(/^ {2}\d{4}-\d{2}-\d{2} /gm)?.length).toBeGreaterThanOrEqual(10);
+
+    const html = path.join(dir, "report.html");
+    const json = await runCli(["report", "--format", "json", "--top", "3", "--html", html], env);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      totals: { live: number; deleted: number };
+      topParticipants: unknown[];
+    };
+    expect(report.totals).toMatchObject({ live, deleted: seeded.deletedIds.length });
+    expect(report.topParticipants).toHaveLength(3);
+    expect(json.stderr).toContain(`HTML report written to ${html}`);
+    expect(readFileSync(html, "utf8")).toContain(`<b>${live}</b>live conversations`);
+
+    const csv = await runCli(["report", "--format", "csv"], env);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split("\n")).toContain(`totals,live,${live}`);
+    // --json (the common flag) means --format json.
+    expect(JSON.parse((await runCli(["report", "--json"], env)).stdout).totals.live).toBe(live);
+  });
+
+  it.skipIf(skip)("export: --out - to stdout, --gzip to a file, --include-deleted", async () => {
+    const out = await runCli(["export", "--out", "-"], env);
+    expect(out.code).toBe(0);
+    const ids = out.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids.sort()).toEqual(seeded.live.map((c) => c.id).sort());
+    expect(out.stderr).toMatch(
+      new RegExp(`Exported ${seeded.live.length} conversations \\(0 deleted\\) to stdout`),
+    );
+
+    const file = path.join(dir, "all.ndjson.gz");
+    const gz = await runCli(["export", "--out", file, "--gzip", "--include-deleted", "--json"], env);
+    expect(gz.code).toBe(0);
+    expect(JSON.parse(gz.stdout)).toMatchObject({
+      conversations: seeded.live.length + seeded.deletedIds.length,
+      deleted: seeded.deletedIds.length,
+    });
+    expect(gunzipSync(readFileSync(file)).toString().trimEnd().split("\n")).toHaveLength(
+      seeded.live.length + seeded.deletedIds.length,
+    );
+  });
+
+  it.skipIf(skip)("bad options exit 2 with one line naming the flag; nothing is written", async () => {
+    const format = await runCli(["report", "--format", "pdf"], env);
+    expect(format.code).toBe(2);
+    expect(format.stderr.trim().split("\n")).toHaveLength(1);
+    expect(format.stderr).toMatch(/--format: "pdf" is not one of table, json, csv/);
+    expect((await runCli(["report", "--by", "subject"], env)).stderr).toMatch(/--by: .*custom\.FIELD/);
+    expect((await runCli(["report", "--days", "0"], env)).stderr).toMatch(
+      /--days: must be a whole number from 1/,
+    );
+    const noOut = await runCli(["export"], env);
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toMatch(/--out: is required/);
+    const since = await runCli(["export", "--out", path.join(dir, "x.ndjson"), "--since", "soon"], env);
+    expect(since.code).toBe(2);
+    expect(since.stderr).toMatch(/--since: "soon" is not a date/);
+    expect(readdirSync(dir)).not.toContain("x.ndjson");
+    const noApp = await runCli(["report"], { DATABASE_URL: db.url });
+    expect(noApp.code).toBe(2);
+    expect(noApp.stderr).toMatch(/TALKJS_APP_ID: is required/);
+  });
+});
+
+describe("demo", () => {
+  it("backs up a simulated app, verifies it row by row and prints the real report", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-demo-"));
+    const lines: string[] = [];
+    try {
+      const file = path.join(dir, "demo.db");
+      await runDemo(["--conversations", "400", "--seed", "9", "--database", `file:${file}`], (l) =>
+        lines.push(l),
+      );
+      const text = lines.join("\n");
+      const verified = /Mirror verified: ([\d,]+) live, (\d+) deleted, 0 differences/.exec(text);
+      expect(verified).not.toBeNull();
+      // 400 generated + 8 created − 2 deleted by the demo's "live moment" (size = 400/100 = 4).
+      expect(verified?.[1]).toBe("406");
+      expect(verified?.[2]).toBe("2");
+      expect(text).toMatch(/^backfill {3}400 conversations/m);
+      expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
+      // The report section is the real report over the same file.
+      expect(text).toContain("  live:                   406");
+      expect(text).toContain("  deleted at TalkJS:      2");
+      expect(text).toContain("Live conversations by custom.category");
+      expect(text).toMatch(/Conversations created per day\n {2}\d{4}-\d{2}-\d{2}/);
+      expect(text).toMatch(/last reconcile\s+#3 succeeded/);
+      const store = await openStore({ url: `file:${file}` });
+      try {
+        const [row] = await store.queryRaw("SELECT SUM(1 - is_deleted) AS live FROM v_conversations");
+        expect(Number(row?.live)).toBe(406);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a non-SQLite --database naming the flag", async () => {
+    await expect(runDemo(["--database", "postgresql://x@127.0.0.1/db"], () => {})).rejects.toThrow(
+      /--database: the demo writes a SQLite file/,
+    );
+  });
+});
