@@ -12,6 +12,7 @@ import { lastActivityOf } from "../talkjs/types.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
 import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
 import { contentHash } from "./hash.ts";
+import { MessageStore } from "./messages.ts";
 import {
   acquirePostgresLock,
   acquireSqliteLock,
@@ -20,7 +21,9 @@ import {
   type RunLockHolder,
   type RunLockInfo,
 } from "./run-lock.ts";
+import { chunk, MAX_PARAMS, sqlDistinct, sqlJson, sqlTimestamp } from "./sql.ts";
 
+export type { MessageStats, MessageWork, StoredMessage } from "./messages.ts";
 export type { RunLock, RunLockHolder, RunLockInfo } from "./run-lock.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
@@ -119,6 +122,8 @@ export interface StoreStats {
 
 export interface Store {
   readonly provider: DatabaseProvider;
+  /** The message mirror's tables (messages, message_sync_state). */
+  readonly messages: MessageStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],
@@ -171,16 +176,8 @@ export interface OpenStoreConfig {
   logger?: Logger;
 }
 
-/** Parameters per statement: below SQLite's 32766 and PostgreSQL's 65535 limits. */
-const MAX_PARAMS = 30_000;
 const CONVERSATION_COLUMNS = 21;
 const PARTICIPANT_COLUMNS = 5;
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** Both generated clients expose the same model API; the SQLite client's types stand in for both. */
 type Client = SqliteClient;
@@ -242,28 +239,24 @@ class PrismaStore implements Store {
   readonly #pg: boolean;
   readonly #url: string;
   readonly #locks = new Set<RunLock>();
+  readonly messages: MessageStore;
 
   constructor(db: DatabaseConfig, client: Client) {
     this.provider = db.provider;
     this.#client = client;
     this.#pg = db.provider === "postgresql";
     this.#url = db.url;
+    this.messages = new MessageStore(client, this.#pg);
   }
 
   // ---- SQL fragments that differ by provider -------------------------------------------------
 
-  /** A timestamp parameter. PG: explicit ISO + timestamptz so the session time zone never matters.
-   * SQLite: a Date, which the adapter writes in the same text format as Prisma's own writes. */
   #ts(value: Date | null): Prisma.Sql {
-    if (value === null) return Prisma.sql`NULL`;
-    return this.#pg ? Prisma.sql`${value.toISOString()}::timestamptz` : Prisma.sql`${value}`;
+    return sqlTimestamp(this.#pg, value);
   }
 
-  /** A JSON parameter (jsonb on PG, JSON text on SQLite); undefined/null → SQL NULL. */
   #json(value: unknown): Prisma.Sql {
-    if (value === null || value === undefined) return Prisma.sql`NULL`;
-    const text = JSON.stringify(value);
-    return this.#pg ? Prisma.sql`${text}::jsonb` : Prisma.sql`${text}`;
+    return sqlJson(this.#pg, value);
   }
 
   // ---- hot path -------------------------------------------------------------------------------
@@ -347,7 +340,7 @@ class PrismaStore implements Store {
     seenAt: Date,
     runId: number | undefined,
   ): Promise<{ id: string; inserted?: boolean }[]> {
-    const distinct = this.#pg ? Prisma.raw("IS DISTINCT FROM") : Prisma.raw("IS NOT");
+    const distinct = sqlDistinct(this.#pg);
     const run = runId === undefined ? Prisma.sql`NULL` : Prisma.sql`${runId}`;
     const values = rows.map(({ id, conversation: c, hash }) => {
       const last = c.lastMessage;
