@@ -105,8 +105,14 @@ export function generateSkeletons(count: number, seed: number, now: number): Ske
       let messageCount = 0;
       if (rng() >= 0.2) {
         const u = rng();
-        // long tail: mostly a handful, sometimes hundreds
-        messageCount = u < 0.02 ? int(rng, 100, 400) : 1 + Math.floor(-Math.log(1 - rng()) * 10);
+        // long tail: mostly a handful, sometimes hundreds, rarely thousands (one draw either way,
+        // so the rest of the app does not change with the branch taken)
+        messageCount =
+          u < 0.002
+            ? int(rng, 1_000, 3_000)
+            : u < 0.02
+              ? int(rng, 100, 400)
+              : 1 + Math.floor(-Math.log(1 - rng()) * 10);
         const r = rng();
         if (burst && r < 0.3) {
           lastMessageAt = createdAt; // imported history ending at import time

@@ -213,6 +213,12 @@ class SimulatorImpl implements Simulator {
   addMessage(conversationId: string, message?: SimulatedMessageInput) {
     return this.store.addMessage(conversationId, message);
   }
+  editMessage(conversationId: string, messageId: string, update: Parameters<Simulator["editMessage"]>[2]) {
+    return this.store.editMessage(conversationId, messageId, update);
+  }
+  deleteMessage(conversationId: string, messageId: string) {
+    return this.store.deleteMessage(conversationId, messageId);
+  }
   updateConversation(conversationId: string, update: Parameters<Simulator["updateConversation"]>[1]) {
     return this.store.updateConversation(conversationId, update);
   }

@@ -494,6 +494,33 @@ export class AppStore {
     return structuredClone(message);
   }
 
+  /** Edits a message's text (and custom fields): editedAt is set; a lastMessage edit shows on the conversation. */
+  editMessage(
+    conversationId: string,
+    messageId: string,
+    update: { text?: string; custom?: Record<string, string> },
+  ): Message {
+    const r = this.mustGet(conversationId);
+    const { messages } = this.materialize(r);
+    const m = messages.find((x) => x.id === messageId);
+    if (!m) throw new Error(`no message "${messageId}" in conversation "${conversationId}"`);
+    if (update.text !== undefined) m.text = update.text;
+    if (update.custom !== undefined) m.custom = { ...m.custom, ...update.custom };
+    m.editedAt = Math.max(this.now(), m.createdAt + 1);
+    return structuredClone(m);
+  }
+
+  /** Deletes one message; when it was the newest, the conversation's lastMessage becomes the one before. */
+  deleteMessage(conversationId: string, messageId: string): boolean {
+    const r = this.mustGet(conversationId);
+    const { messages } = this.materialize(r);
+    const i = messages.findIndex((x) => x.id === messageId);
+    if (i < 0) return false;
+    messages.splice(i, 1);
+    if (i === 0) this.setActivity(r, messages[0]?.createdAt ?? null);
+    return true;
+  }
+
   /** Mark-as-read: every message not sent by the user gets the user in readBy. */
   markRead(conversationId: string, userId: UserId): boolean {
     const r = this.byId.get(conversationId);

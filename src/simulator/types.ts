@@ -88,6 +88,14 @@ export interface Simulator {
   createConversation(input: SimulatedConversationInput): Conversation;
   /** Adds a message, updating lastMessage (moves the conversation to the front of lastActivity order). */
   addMessage(conversationId: string, message?: SimulatedMessageInput): Message;
+  /** Edits a message (text, custom): sets editedAt; the conversation's order does not change. */
+  editMessage(
+    conversationId: string,
+    messageId: string,
+    update: { text?: string; custom?: Record<string, string> },
+  ): Message;
+  /** Deletes a message; deleting the newest one makes the previous one the lastMessage. */
+  deleteMessage(conversationId: string, messageId: string): boolean;
   /** Metadata-only edit (PUT merge semantics): lastMessage/lastActivity unchanged. */
   updateConversation(conversationId: string, update: ConversationUpdate): Conversation;
   /** Participation endpoint semantics: removes one participant. */
