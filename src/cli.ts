@@ -114,19 +114,22 @@ function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
 }
 
 const RUN_HELP = {
-  backfill: `Usage: talkjs-mirror backfill [--restart] [common options]
+  backfill: `Usage: talkjs-mirror backfill [--restart] [--no-messages] [--quiet] [common options]
 
-Copies every conversation of the app into the database, committing each page with its cursor.
-An interrupted backfill resumes where it stopped; --restart starts a fresh pass.`,
-  sync: `Usage: talkjs-mirror sync [common options]
+Copies every conversation of the app into the database, committing each page with its cursor,
+then every conversation's messages. An interrupted backfill resumes where it stopped (finished
+conversations' messages are not fetched again); --restart starts a fresh pass.`,
+  sync: `Usage: talkjs-mirror sync [--no-messages] [--quiet] [common options]
 
 One incremental pass: conversations created, and conversations with new messages, since the last
-pass (watermarks minus SYNC_CLOCK_SKEW_MS). Runs a backfill first if none has completed.`,
-  reconcile: `Usage: talkjs-mirror reconcile [--allow-mass-delete] [--max-delete-share 0.1] [common options]
+pass (watermarks minus SYNC_CLOCK_SKEW_MS), then the new messages of the conversations that have
+some. Runs a backfill first if none has completed.`,
+  reconcile: `Usage: talkjs-mirror reconcile [--allow-mass-delete] [--max-delete-share 0.1] [--messages | --no-messages] [--quiet] [common options]
 
 Lists every conversation to refresh every row, then marks deleted the live rows that were absent
 from the complete listing AND answer 404 — never more than RECONCILE_MAX_DELETE_SHARE of the mirror
-at once unless --allow-mass-delete is given.`,
+at once unless --allow-mass-delete is given. --messages also re-reads every conversation's whole
+message history (catches edited and deleted old messages).`,
 } as const;
 
 /** backfill, sync, reconcile: lock, run, print the summary. */
@@ -136,8 +139,18 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     "allow-mass-delete": { type: "boolean", default: false },
     "max-delete-share": { type: "string" },
     quiet: { type: "boolean", default: false },
+    messages: { type: "boolean", default: false },
+    "no-messages": { type: "boolean", default: false },
   });
   if (values.help) return inv.out(RUN_HELP[kind]);
+  if (kind !== "reconcile" && values.messages)
+    throw new ConfigError("--messages", "only applies to reconcile");
+  if (values.messages && values["no-messages"]) {
+    throw new ConfigError(
+      "--messages",
+      "re-reads message histories; it cannot be combined with --no-messages",
+    );
+  }
   if (kind !== "backfill" && values.restart) throw new ConfigError("--restart", "only applies to backfill");
   if (kind !== "reconcile" && (values["allow-mass-delete"] || values["max-delete-share"] !== undefined)) {
     throw new ConfigError("--allow-mass-delete", "and --max-delete-share only apply to reconcile");
@@ -148,33 +161,22 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
       values["max-delete-share"] === undefined
         ? {}
         : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
+      values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
     ),
     { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
   );
   const { openMirror } = await import("./mirror.ts");
-  const { withRunLock } = await import("./sync/lock.ts");
+  const { runMirrorJob } = await import("./sync/jobs.ts");
   const signals = abortOnSignals();
   const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
   const progress = values.quiet === true ? null : await startProgress(kind, mirror, inv.env);
   if (progress) mirror.ctx.onProgress = progress.onProgress;
   try {
-    const summary = await withRunLock(mirror.ctx, kind, async () => {
-      if (kind === "backfill") {
-        const { runBackfill } = await import("./sync/backfill.ts");
-        return runBackfill(mirror.ctx, {
-          restart: values.restart === true,
-          clockSkewMs: config.sync.clockSkewMs,
-        });
-      }
-      if (kind === "sync") {
-        const { runSync } = await import("./sync/incremental.ts");
-        return runSync(mirror.ctx, { clockSkewMs: config.sync.clockSkewMs });
-      }
-      const { runReconcile } = await import("./sync/reconcile.ts");
-      return runReconcile(mirror.ctx, {
-        maxDeleteShare: config.sync.maxDeleteShare,
-        allowMassDelete: values["allow-mass-delete"] === true,
-      });
+    const summary = await runMirrorJob(mirror.ctx, kind, {
+      settings: config.sync,
+      restart: values.restart === true,
+      allowMassDelete: values["allow-mass-delete"] === true,
+      deepMessages: values.messages === true,
     });
     const { formatRunSummary } = await import("./sync/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));

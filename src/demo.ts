@@ -15,9 +15,7 @@ import type { Simulator } from "./simulator/types.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { contentHash } from "./store/hash.ts";
 import type { Store } from "./store/store.ts";
-import { runBackfill } from "./sync/backfill.ts";
-import { runSync } from "./sync/incremental.ts";
-import { runReconcile } from "./sync/reconcile.ts";
+import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import type { RunSummary } from "./sync/run.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
@@ -59,8 +57,8 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
       TALKJS_SECRET_KEY: simulator.secretKey,
       TALKJS_API_URL: simulator.url,
       // The simulator on loopback takes more than TalkJS's ~9 requests/s.
-      TALKJS_RATE_LIMIT_PER_SECOND: "500",
-      TALKJS_RATE_LIMIT_BURST: "100",
+      TALKJS_RATE_LIMIT_PER_SECOND: "5000",
+      TALKJS_RATE_LIMIT_BURST: "500",
       DATABASE_URL: values.database,
       LOG_LEVEL: "warn",
     },
@@ -68,9 +66,16 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   );
   const mirror = await openMirror(config, { logDestination: 2 });
   const { ctx, store } = mirror;
+  const report = (label: string, summary: MirrorJobSummary, extra = ""): void => {
+    out(`${label}  ${line(summary)}${extra}`);
+    if (summary.messages) out(`  messages   ${line(summary.messages, "messages")}`);
+  };
   try {
-    const backfill = await runBackfill(ctx, { clockSkewMs: config.sync.clockSkewMs });
-    out(`backfill   ${line(backfill)}`);
+    // The same jobs, with the same settings, that the CLI and the worker run.
+    const job = (kind: "backfill" | "sync" | "reconcile") =>
+      runMirrorJob(ctx, kind, { settings: config.sync });
+    const backfill = await job("backfill");
+    report("backfill ", backfill);
 
     const changes = makeAppLive(simulator, seed);
     out(
@@ -78,24 +83,25 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
         `(${changes.empty} without messages), ${changes.edited} edited, ${changes.deleted} deleted.`,
     );
 
-    const sync = await runSync(ctx, { clockSkewMs: config.sync.clockSkewMs });
-    out(`sync       ${line(sync)}`);
-    const reconcile = await runReconcile(ctx, {
-      maxDeleteShare: config.sync.maxDeleteShare,
-      allowMassDelete: false,
-    });
-    out(`reconcile  ${line(reconcile)}, ${reconcile.markedDeleted} marked deleted`);
+    report("sync     ", await job("sync"));
+    const reconcile = await job("reconcile");
+    report("reconcile", reconcile, `, ${reconcile.markedDeleted} marked deleted`);
 
-    const differences = await verifyMirror(store, simulator);
+    const differences = [
+      ...(await verifyMirror(store, simulator)),
+      ...(await verifyMessages(store, simulator)),
+    ];
     const stats = await store.stats(simulator.appId);
+    const messages = await store.messages.stats(simulator.appId);
     if (differences.length > 0) {
       throw new MirrorError(
         "DEMO_VERIFY_FAILED",
-        `mirror differs from the simulator in ${differences.length} conversations, e.g. ${differences.slice(0, 3).join("; ")}`,
+        `mirror differs from the simulator in ${differences.length} places, e.g. ${differences.slice(0, 3).join("; ")}`,
       );
     }
+    const n = (x: number) => x.toLocaleString("en-US");
     out(
-      `Mirror verified: ${stats.live.toLocaleString("en-US")} live, ${stats.deleted.toLocaleString("en-US")} deleted, 0 differences`,
+      `Mirror verified: ${n(stats.live)} live, ${n(stats.deleted)} deleted, ${n(messages.live)} messages, 0 differences`,
     );
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
@@ -111,10 +117,10 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   }
 }
 
-function line(s: RunSummary): string {
+function line(s: RunSummary, noun = "conversations"): string {
   const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
   return (
-    `${s.fetched} conversations in ${s.pages} pages: ${s.inserted} new, ${s.updated} updated, ` +
+    `${s.fetched} ${noun} in ${s.pages} pages: ${s.inserted} new, ${s.updated} updated, ` +
     `${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s, ${rate}/s)`
   );
 }
@@ -204,4 +210,22 @@ function positiveInteger(flag: string, raw: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) < 1)
     throw new ConfigError(flag, `"${raw}" is not a positive whole number.`);
   return Number(raw);
+}
+
+/** Every message of every live simulator conversation must be mirrored, live, with identical content. */
+async function verifyMessages(store: Store, simulator: Simulator): Promise<string[]> {
+  const app = `'${simulator.appId.replaceAll("'", "''")}'`;
+  const rows = await store.queryRaw(
+    `SELECT id, content_hash FROM messages WHERE app_id = ${app} AND deleted_at IS NULL`,
+  );
+  const mirrored = new Map(rows.map((r) => [String(r.id), String(r.content_hash)]));
+  const differences: string[] = [];
+  for (const conversation of simulator.allConversations()) {
+    for (const message of simulator.messages(conversation.id)) {
+      const hash = mirrored.get(message.id);
+      if (hash === undefined) differences.push(`message ${message.id}: missing`);
+      else if (hash !== contentHash(message)) differences.push(`message ${message.id}: content differs`);
+    }
+  }
+  return differences;
 }

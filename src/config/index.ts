@@ -27,6 +27,8 @@ export const DEFAULT_DATABASE_URL = "file:./talkjs-mirror.db";
 export const SYNC_DEFAULTS = {
   clockSkewMs: 60_000,
   maxDeleteShare: 0.1,
+  mirrorMessages: true,
+  messageConcurrency: 4,
 } as const;
 
 /** TalkJS client settings without the credentials, validated. */
@@ -38,6 +40,10 @@ export type TalkJSSettings = Omit<TalkJSClientOptions, "logger" | "signal"> & {
 export interface SyncSettings {
   clockSkewMs: number;
   maxDeleteShare: number;
+  /** Mirror each conversation's messages after every conversation pass. */
+  mirrorMessages: boolean;
+  /** Conversations whose messages are fetched at once. */
+  messageConcurrency: number;
 }
 
 export interface AppConfig {
@@ -72,6 +78,11 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       maxDeleteShare: readNumber(env, "RECONCILE_MAX_DELETE_SHARE", SYNC_DEFAULTS.maxDeleteShare, {
         min: 0,
         max: 1,
+      }),
+      mirrorMessages: readBoolean(env, "MIRROR_MESSAGES", SYNC_DEFAULTS.mirrorMessages),
+      messageConcurrency: readInteger(env, "MESSAGES_CONCURRENCY", SYNC_DEFAULTS.messageConcurrency, {
+        min: 1,
+        max: 64,
       }),
     },
     log: {

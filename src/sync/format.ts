@@ -1,6 +1,8 @@
 // Human-readable output of the one-shot commands (the --json output is the summary object itself).
 import type { BackfillSummary } from "./backfill.ts";
 import type { SyncSummary } from "./incremental.ts";
+import type { MirrorJobSummary } from "./jobs.ts";
+import type { MessagePassSummary } from "./messages.ts";
 import type { ReconcileSummary } from "./reconcile.ts";
 import type { RunSummary } from "./run.ts";
 import type { MirrorStatus } from "./status.ts";
@@ -22,7 +24,7 @@ function counts(s: RunSummary): string {
   );
 }
 
-export function formatRunSummary(summary: BackfillSummary | SyncSummary | ReconcileSummary): string {
+export function formatRunSummary(summary: MirrorJobSummary): string {
   const lines: string[] = [];
   if (summary.kind === "backfill") {
     const b = summary as BackfillSummary;
@@ -40,12 +42,26 @@ export function formatRunSummary(summary: BackfillSummary | SyncSummary | Reconc
       `Reconcile finished: ${counts(r)}; ${n(r.candidates)} absent from the listing, ${n(r.markedDeleted)} confirmed deleted and marked.`,
     );
   }
+  if (summary.messages) lines.push(formatMessagePass(summary.messages));
   return lines.join("\n");
+}
+
+function formatMessagePass(m: MessagePassSummary): string {
+  const rate = m.durationMs > 0 ? Math.round(m.fetched / (m.durationMs / 1000)) : m.fetched;
+  return (
+    `Messages${m.deep ? " (full histories)" : ""}: ${n(m.fetched)} messages of ${n(m.conversations)} conversations ` +
+    `in ${n(m.pages)} pages (${n(m.inserted)} new, ${n(m.updated)} updated, ${n(m.unchanged)} unchanged) ` +
+    `in ${duration(m.durationMs)}, ${n(rate)}/s` +
+    (m.deep ? `; ${n(m.markedDeleted)} deleted at TalkJS and marked` : "") +
+    (m.vanished > 0 ? `; ${n(m.vanished)} conversations gone before their messages were read` : "") +
+    "."
+  );
 }
 
 export function formatStatus(s: MirrorStatus): string {
   const lines = [
     `App ${s.appId}: ${n(s.live)} live conversations, ${n(s.deleted)} deleted, ${n(s.participants)} participations.`,
+    `Messages: ${n(s.messages.live)} mirrored, ${n(s.messages.deleted)} deleted.`,
     `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
     `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs)})`}.`,
     "",
@@ -59,7 +75,7 @@ export function formatStatus(s: MirrorStatus): string {
     );
   }
   lines.push("", "last runs:");
-  for (const kind of ["backfill", "sync", "reconcile"] as const) {
+  for (const kind of ["backfill", "sync", "reconcile", "messages"] as const) {
     const r = s.lastRuns[kind];
     lines.push(
       r

@@ -72,7 +72,7 @@ const n = (x: number): string => x.toLocaleString("en-US");
 
 export function formatProgress(kind: RunKind, s: ProgressSnapshot): string {
   return (
-    `${kind}: ${n(s.pages)} pages, ${n(s.conversations)} conversations ` +
+    `${kind}: ${n(s.pages)} pages, ${n(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
     `(${n(s.inserted)} new, ${n(s.updated)} updated, ${n(s.unchanged)} unchanged), ` +
     `${n(s.perSecond)}/s, ${elapsed(s.elapsedMs)} elapsed, ${n(s.retries)} retries, ${n(s.rateLimited)} × 429`
   );
@@ -85,16 +85,18 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   const current = (): ProgressSnapshot => snapshot(last, startedAt, now(), options.stats?.());
   let spinner: Ora | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // The run being reported: a job's message pass follows its conversation pass.
+  const kind = (): RunKind => last?.kind ?? options.kind;
   const tick = (): void => {
     const s = current();
     if (spinner) {
       // One line only: ora clears as many lines as the text wraps to, so keep it within the width.
       const width =
         (options.stream as { columns?: number } | undefined)?.columns ?? process.stderr.columns ?? 80;
-      spinner.text = formatProgress(options.kind, s).slice(0, Math.max(20, width - 3));
+      spinner.text = formatProgress(kind(), s).slice(0, Math.max(20, width - 3));
       // Show the new numbers now, not at the spinner's next frame.
       spinner.render();
-    } else options.logger.info({ progress: s, job: options.kind }, formatProgress(options.kind, s));
+    } else options.logger.info({ progress: s, job: kind() }, formatProgress(kind(), s));
   };
   if (options.mode === "tty") {
     spinner = ora({

@@ -6,6 +6,7 @@
 import { MirrorError } from "../errors.ts";
 import { pageConversations } from "../talkjs/pagination.ts";
 import type { Conversation } from "../talkjs/types.ts";
+import { mapLimited } from "./limit.ts";
 import { decideSweep, type SweepDecision } from "./policy.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { RECONCILE_STREAM } from "./streams.ts";
@@ -94,22 +95,4 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
 
 function refuseUnless(decision: SweepDecision): void {
   if (!decision.mark) throw new MirrorError(decision.code, `nothing was marked deleted: ${decision.reason}`);
-}
-
-/** Maps with at most `limit` promises in flight, preserving order. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

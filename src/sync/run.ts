@@ -6,15 +6,22 @@ import { withLogContext } from "../log.ts";
 import type { RunCounts, Store, UpsertCounts } from "../store/store.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import type { ConversationPage } from "../talkjs/pagination.ts";
-import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM, RECONCILE_STREAM } from "./streams.ts";
+import {
+  ACTIVITY_STREAM,
+  BACKFILL_STREAM,
+  CREATED_STREAM,
+  MESSAGES_STREAM,
+  RECONCILE_STREAM,
+} from "./streams.ts";
 
-export type RunKind = "backfill" | "sync" | "reconcile";
+export type RunKind = "backfill" | "sync" | "reconcile" | "messages";
 
 /** The sync_state rows a failed run of each kind is noted on. */
 const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
   backfill: [BACKFILL_STREAM],
   sync: [CREATED_STREAM, ACTIVITY_STREAM],
   reconcile: [RECONCILE_STREAM],
+  messages: [MESSAGES_STREAM],
 };
 
 /** Everything a run needs, built once by the caller (CLI or worker); nothing here reads the environment. */

@@ -32,6 +32,7 @@ export interface MirrorStatus {
   live: number;
   deleted: number;
   participants: number;
+  messages: { live: number; deleted: number };
   backfillComplete: boolean;
   newestActivityAt: string | null;
   /** now − newest mirrored activity, in ms (null for an empty mirror). */
@@ -71,6 +72,7 @@ export async function readStatus(
     live: stats.live,
     deleted: stats.deleted,
     participants: stats.participants,
+    messages: await store.messages.stats(appId),
     backfillComplete: streams.some((s) => s.stream === "backfill" && s.watermark !== null),
     newestActivityAt: iso(stats.newestActivityAt),
     lagMs: stats.newestActivityAt ? now - stats.newestActivityAt.getTime() : null,

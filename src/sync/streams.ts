@@ -9,4 +9,13 @@ export const ACTIVITY_STREAM = "activity";
 /** The reconcile pass: last success / last error. */
 export const RECONCILE_STREAM = "reconcile";
 
-export const STREAMS = [BACKFILL_STREAM, CREATED_STREAM, ACTIVITY_STREAM, RECONCILE_STREAM] as const;
+/** The message mirror: last success / last error (per-conversation progress is message_sync_state). */
+export const MESSAGES_STREAM = "messages";
+
+export const STREAMS = [
+  BACKFILL_STREAM,
+  CREATED_STREAM,
+  ACTIVITY_STREAM,
+  RECONCILE_STREAM,
+  MESSAGES_STREAM,
+] as const;

@@ -10,10 +10,8 @@ import type { WorkerSettings } from "../config/worker.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
 import { type OpenedMirror, openMirror } from "../mirror.ts";
-import { hasCompletedBackfill, runBackfill } from "../sync/backfill.ts";
-import { runSync } from "../sync/incremental.ts";
-import { withRunLock } from "../sync/lock.ts";
-import { runReconcile } from "../sync/reconcile.ts";
+import { hasCompletedBackfill } from "../sync/backfill.ts";
+import { runMirrorJob } from "../sync/jobs.ts";
 import { readStatus } from "../sync/status.ts";
 import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
@@ -47,7 +45,6 @@ export async function startWorker(
   const mirror: OpenedMirror = await openMirror(config, { signal: controller.signal, logger });
   const { ctx, store, client } = mirror;
   const appId = ctx.appId;
-  const sync = config.sync;
   const startedAt = Date.now();
   const consecutiveFailures: Record<JobKind, number> = { backfill: 0, sync: 0, reconcile: 0 };
 
@@ -57,12 +54,8 @@ export async function startWorker(
   const runJob = (kind: JobKind): Promise<void> =>
     withLogContext({ job: kind }, async () => {
       try {
-        await withRunLock(ctx, kind, async (): Promise<void> => {
-          if (kind === "backfill") await runBackfill(ctx, { clockSkewMs: sync.clockSkewMs });
-          else if (kind === "sync") await runSync(ctx, { clockSkewMs: sync.clockSkewMs });
-          // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
-          else await runReconcile(ctx, { maxDeleteShare: sync.maxDeleteShare, allowMassDelete: false });
-        });
+        // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
+        await runMirrorJob(ctx, kind, { settings: config.sync, allowMassDelete: false });
         consecutiveFailures[kind] = 0;
         metrics.setConsecutiveFailures(kind, 0);
       } catch (error) {

@@ -118,11 +118,15 @@ describe("demo", () => {
         lines.push(l),
       );
       const text = lines.join("\n");
-      const verified = /Mirror verified: ([\d,]+) live, (\d+) deleted, 0 differences/.exec(text);
+      const verified = /Mirror verified: ([\d,]+) live, (\d+) deleted, ([\d,]+) messages, 0 differences/.exec(
+        text,
+      );
       expect(verified).not.toBeNull();
       // 400 generated + 8 created − 2 deleted by the demo's "live moment" (size = 400/100 = 4).
       expect(verified?.[1]).toBe("406");
       expect(verified?.[2]).toBe("2");
+      expect(Number(verified?.[3]?.replaceAll(",", ""))).toBeGreaterThan(1_000);
+      expect(text).toMatch(/^ {2}messages {3}[\d]+ messages in \d+ pages/m);
       expect(text).toMatch(/^backfill {3}400 conversations/m);
       expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
       // The report section is the real report over the same file.
@@ -130,7 +134,8 @@ describe("demo", () => {
       expect(text).toContain("  deleted at TalkJS:      2");
       expect(text).toContain("Live conversations by custom.category");
       expect(text).toMatch(/Conversations created per day\n {2}\d{4}-\d{2}-\d{2}/);
-      expect(text).toMatch(/last reconcile\s+#3 succeeded/);
+      // Runs: backfill, sync and reconcile, each followed by its message pass.
+      expect(text).toMatch(/last reconcile\s+#5 succeeded/);
       const store = await openStore({ url: `file:${file}` });
       try {
         const [row] = await store.queryRaw("SELECT SUM(1 - is_deleted) AS live FROM v_conversations");

@@ -22,7 +22,12 @@ describe("loadConfig", () => {
       secretKey: "sk_test_s3cret",
       baseUrl: "https://api.talkjs.com",
     });
-    expect(config.sync).toEqual({ clockSkewMs: 60_000, maxDeleteShare: 0.1 });
+    expect(config.sync).toEqual({
+      clockSkewMs: 60_000,
+      maxDeleteShare: 0.1,
+      mirrorMessages: true,
+      messageConcurrency: 4,
+    });
     expect(config.database.provider).toBe("sqlite");
     expect(config.log).toEqual({ level: "info", pretty: false });
     expect(config.secrets).toContain("sk_test_s3cret");

@@ -255,7 +255,13 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
       expect(m.get('talkjs_mirror_job_skipped_total{kind="backfill",reason="overlap"}')).toBe(1);
       await worker.jobs.idle();
       const kinds = (await store.lastRuns(sim.appId, 10)).map((r) => `${r.kind}:${r.status}`);
-      expect(kinds).toEqual(["sync:succeeded", "backfill:succeeded"]);
+      // Each job is followed by its message pass.
+      expect(kinds).toEqual([
+        "messages:succeeded",
+        "sync:succeeded",
+        "messages:succeeded",
+        "backfill:succeeded",
+      ]);
     } finally {
       await worker.stop("test done");
       await sim.close();

@@ -1,0 +1,52 @@
+// A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
+// then (unless turned off) the message pass for the conversations that pass changed — one piece of
+// code, so the one-shot commands and the container behave the same.
+import type { SyncSettings } from "../config/index.ts";
+import { type BackfillSummary, runBackfill } from "./backfill.ts";
+import { runSync, type SyncSummary } from "./incremental.ts";
+import { withRunLock } from "./lock.ts";
+import { type MessagePassSummary, runMessagePass } from "./messages.ts";
+import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
+import type { SyncContext } from "./run.ts";
+
+export type MirrorJobKind = "backfill" | "sync" | "reconcile";
+
+export interface MirrorJobOptions {
+  settings: SyncSettings;
+  /** backfill: ignore a saved cursor and start a fresh pass. */
+  restart?: boolean;
+  /** reconcile: lift the mass-deletion guard (an operator's explicit decision). */
+  allowMassDelete?: boolean;
+  /** reconcile: re-read every conversation's whole message history (edits, deletions). */
+  deepMessages?: boolean;
+}
+
+export type MirrorJobSummary = (BackfillSummary | SyncSummary | ReconcileSummary) & {
+  /** The message pass that followed, when messages are mirrored. */
+  messages?: MessagePassSummary;
+};
+
+export function runMirrorJob(
+  ctx: SyncContext,
+  kind: MirrorJobKind,
+  options: MirrorJobOptions,
+): Promise<MirrorJobSummary> {
+  const { settings } = options;
+  return withRunLock(ctx, kind, async () => {
+    const summary: BackfillSummary | SyncSummary | ReconcileSummary =
+      kind === "backfill"
+        ? await runBackfill(ctx, { restart: options.restart === true, clockSkewMs: settings.clockSkewMs })
+        : kind === "sync"
+          ? await runSync(ctx, { clockSkewMs: settings.clockSkewMs })
+          : await runReconcile(ctx, {
+              maxDeleteShare: settings.maxDeleteShare,
+              allowMassDelete: options.allowMassDelete === true,
+            });
+    if (!settings.mirrorMessages) return summary;
+    const messages = await runMessagePass(ctx, {
+      deep: kind === "reconcile" && options.deepMessages === true,
+      concurrency: settings.messageConcurrency,
+    });
+    return { ...summary, messages };
+  });
+}

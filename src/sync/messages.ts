@@ -1,0 +1,174 @@
+// The message mirror. After a conversation pass (backfill, sync, reconcile) the conversations
+// whose lastMessage differs from what message_sync_state recorded are the ones with new messages;
+// for each, the messages endpoint is paged newest first until it reaches messages already mirrored,
+// so the cost grows with new messages, not with history length. A conversation's state is saved
+// only after all its pages are committed: a crash re-fetches at most the conversations in flight,
+// never finished ones. A deep pass (`reconcile --messages`) re-reads every history to the end,
+// which is what catches edits and deletions of old messages.
+import { MirrorError } from "../errors.ts";
+import type { MessageWork } from "../store/store.ts";
+import { TalkJSApiError } from "../talkjs/errors.ts";
+import type { Message } from "../talkjs/types.ts";
+import { mapLimited } from "./limit.ts";
+import { clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
+import { MESSAGES_STREAM } from "./streams.ts";
+
+/** The messages endpoint's largest page. */
+export const MESSAGE_PAGE_SIZE = 100;
+/** Conversations whose messages are fetched at once (the client's rate limit still applies). */
+export const DEFAULT_MESSAGE_CONCURRENCY = 4;
+/**
+ * First page of an incremental fetch: most conversations in a sync got one or two new messages,
+ * so a small first page keeps the re-read overlap small; later pages use the full size.
+ */
+export const INCREMENTAL_FIRST_PAGE = 10;
+/** Conversations read from the database per batch: memory stays flat whatever the app's size. */
+const WORK_BATCH = 200;
+
+export interface MessagePassOptions {
+  /** Re-read every conversation's whole history (edits and deletions of old messages). */
+  deep?: boolean;
+  concurrency?: number;
+  pageSize?: number;
+}
+
+export interface MessagePassSummary extends RunSummary {
+  deep: boolean;
+  /** Conversations whose messages were fetched. */
+  conversations: number;
+  /** Conversations gone at TalkJS by the time their messages were asked for (reconcile marks them). */
+  vanished: number;
+}
+
+/**
+ * Whether paging newest-first can stop after this page: it reached a message older than the
+ * newest one already mirrored, so everything after it is mirrored too. Messages AT that newest
+ * timestamp are re-read (a new message can share its millisecond): the overlap costs a few rows,
+ * a skipped message would cost the backup.
+ */
+export function reachedKnownHistory(page: readonly Message[], newestKnownAt: number | null): boolean {
+  if (newestKnownAt === null) return false;
+  return page.some((m) => m.createdAt < newestKnownAt);
+}
+
+export async function runMessagePass(
+  ctx: SyncContext,
+  options: MessagePassOptions = {},
+): Promise<MessagePassSummary> {
+  const deep = options.deep === true;
+  const concurrency = options.concurrency ?? DEFAULT_MESSAGE_CONCURRENCY;
+  const pageSize = options.pageSize ?? MESSAGE_PAGE_SIZE;
+  let conversations = 0;
+  let vanished = 0;
+  const summary = await recordedRun(ctx, "messages", async (progress) => {
+    let afterId: string | undefined;
+    for (;;) {
+      const batch = await ctx.store.messages.listWork(ctx.appId, {
+        changedOnly: !deep,
+        limit: WORK_BATCH,
+        ...(afterId !== undefined ? { afterId } : {}),
+      });
+      if (batch.length === 0) break;
+      afterId = batch.at(-1)?.conversationId;
+      await mapLimited(batch, concurrency, async (work) => {
+        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize }, (page, counts) => {
+          progress.pages += 1;
+          progress.fetched += page;
+          progress.inserted += counts.inserted;
+          progress.updated += counts.updated;
+          progress.unchanged += counts.unchanged;
+          ctx.onProgress?.({ ...progress });
+        });
+        if (done === "vanished") vanished += 1;
+        else {
+          conversations += 1;
+          progress.markedDeleted += done.markedDeleted;
+        }
+      });
+    }
+    await ctx.store.saveSyncState(ctx.appId, MESSAGES_STREAM, {
+      cursor: null,
+      lastSuccessAt: new Date(clock(ctx)),
+    });
+  });
+  return { ...summary, deep, conversations, vanished };
+}
+
+/**
+ * Fetches one conversation's new messages (or, deep, all of them), newest first, committing each
+ * page; then records the conversation as complete up to `work.lastMessageId`.
+ */
+async function mirrorConversationMessages(
+  ctx: SyncContext,
+  work: MessageWork,
+  opts: { deep: boolean; pageSize: number },
+  onPage: (size: number, counts: { inserted: number; updated: number; unchanged: number }) => void,
+): Promise<"vanished" | { markedDeleted: number }> {
+  const { client, store, appId } = ctx;
+  const id = work.conversationId;
+  const newestKnownAt = opts.deep ? null : (work.newestKnownAt?.getTime() ?? null);
+  const seen = opts.deep ? new Set<string>() : null;
+  let newest = work.newestKnownAt?.getTime() ?? null;
+  let startingAfter: string | undefined;
+  let restarted = false;
+  for (;;) {
+    let page: Message[];
+    try {
+      const limit =
+        startingAfter === undefined && newestKnownAt !== null
+          ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
+          : opts.pageSize;
+      page = await client.listMessages(
+        id,
+        { limit, ...(startingAfter !== undefined ? { startingAfter } : {}) },
+        ctx.signal,
+      );
+    } catch (error) {
+      if (error instanceof TalkJSApiError && error.status === 404) return "vanished";
+      // The anchor message was deleted between two pages: TalkJS refuses an unknown startingAfter.
+      // Start this conversation over once (already-mirrored rows cost no write).
+      if (
+        error instanceof TalkJSApiError &&
+        error.status === 400 &&
+        startingAfter !== undefined &&
+        !restarted
+      ) {
+        restarted = true;
+        startingAfter = undefined;
+        seen?.clear();
+        continue;
+      }
+      throw error;
+    }
+    // Only an empty page ends a history: a server may clamp `limit`, so a short page proves nothing.
+    if (page.length === 0) break;
+    const foreign = page.find((m) => m.conversationId !== id);
+    if (foreign) {
+      throw new MirrorError(
+        "MESSAGES_MISMATCH",
+        `TalkJS answered messages of conversation "${foreign.conversationId}" when asked for "${id}"; nothing of that page was written`,
+      );
+    }
+    const counts = await store.messages.upsert(appId, page, { seenAt: new Date(clock(ctx)) });
+    onPage(page.length, counts);
+    for (const m of page) {
+      seen?.add(m.id);
+      newest = newest === null ? m.createdAt : Math.max(newest, m.createdAt);
+    }
+    if (reachedKnownHistory(page, newestKnownAt)) break;
+    startingAfter = page.at(-1)?.id;
+  }
+  let markedDeleted = 0;
+  if (seen) {
+    // The whole history was read to its end: a mirrored message it did not contain is gone.
+    const gone = (await store.messages.liveIds(appId, id)).filter((m) => !seen.has(m));
+    if (gone.length > 0) markedDeleted = await store.messages.markDeleted(appId, gone, new Date(clock(ctx)));
+  }
+  await store.messages.saveState(appId, id, {
+    lastMessageId: work.lastMessageId,
+    newestMessageAt: newest === null ? null : new Date(newest),
+    syncedAt: new Date(clock(ctx)),
+    deep: opts.deep,
+  });
+  return { markedDeleted };
+}
