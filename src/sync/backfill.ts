@@ -4,6 +4,7 @@
 // in flight; a re-run resumes from the last committed cursor.
 import { MirrorError } from "../errors.ts";
 import { type PagerCursor, pageConversations } from "../talkjs/pagination.ts";
+import { pipelinePages } from "./pipeline.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
 
@@ -40,14 +41,16 @@ export async function runBackfill(ctx: SyncContext, options: BackfillOptions): P
       { orderBy: "createdAt", orderDirection: "ASC", ...(resume ? { from: resume.pager } : {}) },
       ctx.signal,
     );
-    for await (const page of pages) {
+    // Page N+1 is fetched while page N is written; pages still commit one at a time, in order,
+    // each with the cursor that follows it.
+    await pipelinePages(pages, async (page) => {
       const checkpoint: BackfillCheckpoint = { pager: page.cursor, passStartedAt };
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         checkpoint: { stream: BACKFILL_STREAM, cursor: JSON.stringify(checkpoint) },
       });
       addPage(ctx, progress, page, counts);
-    }
+    });
     await completePass(ctx, passStartedAt, options.clockSkewMs);
   });
   return { ...summary, resumed: resume !== undefined };
