@@ -4,7 +4,7 @@
 // in flight; a re-run resumes from the last committed cursor.
 import { MirrorError } from "../errors.ts";
 import { type PagerCursor, pageConversations } from "../talkjs/pagination.ts";
-import { pipelinePages } from "./pipeline.ts";
+import { mergePages, pipelinePages } from "./pipeline.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
 
@@ -41,9 +41,10 @@ export async function runBackfill(ctx: SyncContext, options: BackfillOptions): P
       { orderBy: "createdAt", orderDirection: "ASC", ...(resume ? { from: resume.pager } : {}) },
       ctx.signal,
     );
-    // Page N+1 is fetched while page N is written; pages still commit one at a time, in order,
-    // each with the cursor that follows it.
-    await pipelinePages(pages, async (page) => {
+    // Pages keep being fetched while earlier ones are written; they commit in order, each write
+    // (one page, or the pages that arrived meanwhile) with the cursor that follows it.
+    await pipelinePages(pages, async (batch) => {
+      const page = mergePages(batch);
       const checkpoint: BackfillCheckpoint = { pager: page.cursor, passStartedAt };
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),

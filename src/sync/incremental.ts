@@ -8,7 +8,7 @@
 // time. Requests grow with what changed: a pass with no changes makes two requests.
 import { type PagerParams, pageConversations } from "../talkjs/pagination.ts";
 import { type BackfillSummary, hasCompletedBackfill, runBackfill } from "./backfill.ts";
-import { pipelinePages } from "./pipeline.ts";
+import { mergePages, pipelinePages } from "./pipeline.ts";
 import { nextWatermark } from "./policy.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
@@ -56,7 +56,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions): Promise<S
       ["active", { orderBy: "createdAt", orderDirection: "ASC", lastMessageAfter: activityFrom - 1 }],
     ];
     for (const [pass, params] of listings) {
-      await pipelinePages(pageConversations(ctx.client, params, ctx.signal), async (page) => {
+      await pipelinePages(pageConversations(ctx.client, params, ctx.signal), async (batch) => {
+        const page = mergePages(batch);
         const counts = await store.upsertConversations(appId, page.conversations, {
           seenAt: new Date(page.fetchedAt),
         });

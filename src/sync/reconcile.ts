@@ -6,7 +6,7 @@
 import { MirrorError } from "../errors.ts";
 import { pageConversations } from "../talkjs/pagination.ts";
 import type { Conversation } from "../talkjs/types.ts";
-import { pipelinePages } from "./pipeline.ts";
+import { mergePages, pipelinePages } from "./pipeline.ts";
 import { decideSweep, type SweepDecision } from "./policy.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { RECONCILE_STREAM } from "./streams.ts";
@@ -33,7 +33,8 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
   const summary = await recordedRun(ctx, "reconcile", async (progress) => {
     const runId = progress.runId;
     const pages = pageConversations(client, { orderBy: "createdAt", orderDirection: "ASC" }, ctx.signal);
-    await pipelinePages(pages, async (page) => {
+    await pipelinePages(pages, async (batch) => {
+      const page = mergePages(batch);
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         runId,
