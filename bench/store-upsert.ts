@@ -6,16 +6,12 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
-import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaClient as SqliteClient } from "../src/generated/prisma/client.ts";
-import { PrismaClient as PgClient } from "../src/generated/prisma-pg/client.ts";
 import { type DatabaseProvider, parseDatabaseUrl } from "../src/store/database-url.ts";
-import { contentHash } from "../src/store/hash.ts";
 import { migrateDatabase } from "../src/store/migrate.ts";
 import { openStore } from "../src/store/store.ts";
-import { type Conversation, lastActivityOf } from "../src/talkjs/types.ts";
+import type { Conversation } from "../src/talkjs/types.ts";
+import { naiveUpsert, openNaiveClient } from "./naive.ts";
 
 const N = Number(process.argv[2] ?? 5000);
 const which = process.argv[3] ?? "both";
@@ -108,50 +104,9 @@ async function benchNaive(provider: DatabaseProvider): Promise<number[]> {
   try {
     const config = parseDatabaseUrl(db.url);
     await migrateDatabase(config);
-    const prisma =
-      provider === "sqlite"
-        ? new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: config.url }) })
-        : // Same model API as the SQLite client (see src/store/store.ts).
-          (new PgClient({
-            adapter: new PrismaPg({ connectionString: config.url }),
-          }) as unknown as SqliteClient);
-    if (provider === "sqlite") {
-      await prisma.$queryRawUnsafe("PRAGMA journal_mode = WAL");
-      await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
-    }
+    const prisma = await openNaiveClient(config);
     const pass = async (version: number) => {
-      for (let i = 0; i < N; i++) {
-        const c = synthetic(i, version);
-        const now = new Date();
-        const data = {
-          subject: c.subject,
-          custom: c.custom,
-          lastMessage: c.lastMessage as object,
-          lastMessageAt: new Date(c.lastMessage?.createdAt ?? c.createdAt),
-          lastMessageId: c.lastMessage?.id ?? null,
-          lastMessageSenderId: c.lastMessage?.senderId ?? null,
-          createdAt: new Date(c.createdAt),
-          lastActivityAt: new Date(lastActivityOf(c)),
-          participantCount: Object.keys(c.participants).length,
-          raw: c as unknown as object,
-          contentHash: contentHash(c),
-          syncedAt: now,
-          updatedAt: now,
-        };
-        const parts = Object.entries(c.participants).map(([userId, p]) => ({ userId, ...p }));
-        await prisma.conversation.upsert({
-          where: { appId_id: { appId: "bench", id: c.id } },
-          create: {
-            appId: "bench",
-            id: c.id,
-            firstSeenAt: now,
-            ...data,
-            participants: { createMany: { data: parts } },
-          },
-          update: { ...data, participants: { deleteMany: {}, createMany: { data: parts } } },
-          select: { id: true },
-        });
-      }
+      for (let i = 0; i < N; i++) await naiveUpsert(prisma, "bench", synthetic(i, version));
     };
     const rates = [
       await timed("naive: insert new", () => pass(0)),

@@ -8,6 +8,7 @@
 // time. Requests grow with what changed: a pass with no changes makes two requests.
 import { type PagerParams, pageConversations } from "../talkjs/pagination.ts";
 import { type BackfillSummary, hasCompletedBackfill, runBackfill } from "./backfill.ts";
+import { mergePages, pipelinePages } from "./pipeline.ts";
 import { nextWatermark } from "./policy.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
@@ -55,13 +56,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions): Promise<S
       ["active", { orderBy: "createdAt", orderDirection: "ASC", lastMessageAfter: activityFrom - 1 }],
     ];
     for (const [pass, params] of listings) {
-      for await (const page of pageConversations(ctx.client, params, ctx.signal)) {
+      await pipelinePages(pageConversations(ctx.client, params, ctx.signal), async (batch) => {
+        const page = mergePages(batch);
         const counts = await store.upsertConversations(appId, page.conversations, {
           seenAt: new Date(page.fetchedAt),
         });
         passes[pass] += page.conversations.length;
         addPage(ctx, progress, page, counts);
-      }
+      });
     }
     const done = new Date(clock(ctx));
     watermarks.created = nextWatermark(createdFrom, progress.startedAt, options.clockSkewMs);

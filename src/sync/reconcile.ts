@@ -7,6 +7,7 @@ import { MirrorError } from "../errors.ts";
 import { pageConversations } from "../talkjs/pagination.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
+import { mergePages, pipelinePages } from "./pipeline.ts";
 import { decideSweep, type SweepDecision } from "./policy.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { RECONCILE_STREAM } from "./streams.ts";
@@ -32,17 +33,15 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
   let candidates = 0;
   const summary = await recordedRun(ctx, "reconcile", async (progress) => {
     const runId = progress.runId;
-    for await (const page of pageConversations(
-      client,
-      { orderBy: "createdAt", orderDirection: "ASC" },
-      ctx.signal,
-    )) {
+    const pages = pageConversations(client, { orderBy: "createdAt", orderDirection: "ASC" }, ctx.signal);
+    await pipelinePages(pages, async (batch) => {
+      const page = mergePages(batch);
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         runId,
       });
       addPage(ctx, progress, page, counts);
-    }
+    });
     // Reaching this line means the listing ended with an empty page and no error.
     const sweep = (missing: number): SweepDecision =>
       decideSweep({

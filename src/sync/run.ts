@@ -72,14 +72,14 @@ export function countsOf(progress: RunProgress): Required<RunCounts> {
   return { pages, fetched, inserted, updated, unchanged, markedDeleted };
 }
 
-/** Adds a committed page to the run's counters and reports progress. */
+/** Adds a committed page (or batch of `pages` pages) to the run's counters and reports progress. */
 export function addPage(
   ctx: SyncContext,
   progress: RunProgress,
-  page: ConversationPage,
+  page: ConversationPage & { pages?: number },
   counts: UpsertCounts,
 ): void {
-  progress.pages += 1;
+  progress.pages += page.pages ?? 1;
   progress.fetched += page.conversations.length;
   progress.inserted += counts.inserted;
   progress.updated += counts.updated;

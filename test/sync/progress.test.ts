@@ -138,7 +138,12 @@ describe.each(PROVIDERS)("progress of real runs on %s", (provider) => {
                 },
             )
             .filter((l) => l.job === kind && l.progress);
-          expect(ticks).toHaveLength(summary.pages);
+          // One tick per commit: the pipeline commits pages that arrive during a slow write
+          // together, so there may be fewer commits than pages, never more.
+          expect(ticks.length).toBeGreaterThan(0);
+          expect(ticks.length).toBeLessThanOrEqual(summary.pages);
+          const pagesSeen = ticks.map((t) => t.progress?.pages ?? 0);
+          expect(pagesSeen).toEqual([...pagesSeen].sort((a, b) => a - b));
           expect(ticks.at(-1)?.progress).toMatchObject({
             pages: summary.pages,
             conversations: summary.fetched,

@@ -1,0 +1,128 @@
+// One measured operation, run in its own process by bench/sync.ts so its peak RSS is its own and
+// the simulator's CPU is never counted as ours. Prints one line: `RESULT {json}`.
+// usage: tsx bench/task.ts '{"op":"backfill","simUrl":…,"appId":…,"secretKey":…,"dbUrl":…}'
+import { createLogger } from "../src/log.ts";
+import { parseDatabaseUrl } from "../src/store/database-url.ts";
+import { migrateDatabase } from "../src/store/migrate.ts";
+import { openStore, type Store } from "../src/store/store.ts";
+import { runBackfill } from "../src/sync/backfill.ts";
+import { runSync } from "../src/sync/incremental.ts";
+import { runReconcile } from "../src/sync/reconcile.ts";
+import type { RunSummary, SyncContext } from "../src/sync/run.ts";
+import { createTalkJSClient, type TalkJSClient } from "../src/talkjs/client.ts";
+import { pageConversations } from "../src/talkjs/pagination.ts";
+import { naiveUpsert, openNaiveClient } from "./naive.ts";
+
+export type TaskOp = "fetch" | "backfill" | "naive" | "sync" | "reconcile";
+
+export interface TaskSpec {
+  op: TaskOp;
+  simUrl: string;
+  appId: string;
+  secretKey: string;
+  dbUrl?: string;
+  /** naive: stop after this many conversations (the naive way is too slow for a whole app). */
+  limit?: number;
+  /** Client-side rate limit; the throughput items lift it so it measures us, not the pacing. */
+  rateLimit?: { perSecond: number; burst: number };
+  maxConcurrency?: number;
+  clockSkewMs?: number;
+  /** backfill: concurrent windows (1 = the sequential pager). */
+  concurrency?: number;
+}
+
+export interface TaskResult {
+  op: TaskOp;
+  seconds: number;
+  conversations: number;
+  requests: number;
+  maxRssMb: number;
+  inserted?: number;
+  updated?: number;
+  unchanged?: number;
+}
+
+async function main(spec: TaskSpec): Promise<TaskResult> {
+  const logger = createLogger({ level: "warn", secrets: [spec.secretKey], destination: 2 });
+  const client: TalkJSClient = createTalkJSClient({
+    appId: spec.appId,
+    secretKey: spec.secretKey,
+    baseUrl: spec.simUrl,
+    authMode: "secret-key",
+    rateLimit: spec.rateLimit ?? { perSecond: 1_000_000, burst: 1_000_000 },
+    ...(spec.maxConcurrency ? { maxConcurrency: spec.maxConcurrency, connections: spec.maxConcurrency } : {}),
+    logger,
+  });
+  let store: Store | undefined;
+  try {
+    if (spec.op === "fetch") {
+      // The ceiling: the same pager and HTTP client, no database at all.
+      const t0 = performance.now();
+      let conversations = 0;
+      for await (const page of pageConversations(client, { orderBy: "createdAt", orderDirection: "ASC" })) {
+        conversations += page.conversations.length;
+      }
+      return result(spec.op, t0, conversations, client);
+    }
+    if (!spec.dbUrl) throw new Error(`${spec.op} needs dbUrl`);
+    const config = parseDatabaseUrl(spec.dbUrl, { poolSize: 4 });
+    await migrateDatabase(config);
+    if (spec.op === "naive") {
+      const prisma = await openNaiveClient(config);
+      const t0 = performance.now();
+      let conversations = 0;
+      try {
+        for await (const page of pageConversations(client, { orderBy: "createdAt", orderDirection: "ASC" })) {
+          for (const c of page.conversations) await naiveUpsert(prisma, spec.appId, c);
+          conversations += page.conversations.length;
+          if (conversations >= (spec.limit ?? Number.POSITIVE_INFINITY)) break;
+        }
+      } finally {
+        await prisma.$disconnect();
+      }
+      return result(spec.op, t0, conversations, client);
+    }
+    store = await openStore(config);
+    const ctx: SyncContext = { client, store, appId: spec.appId, logger };
+    const skew = spec.clockSkewMs ?? 0;
+    const t0 = performance.now();
+    let summary: RunSummary;
+    if (spec.op === "backfill") {
+      summary = await runBackfill(ctx, { clockSkewMs: skew, restart: true });
+    } else if (spec.op === "sync") summary = await runSync(ctx, { clockSkewMs: skew });
+    else summary = await runReconcile(ctx, { maxDeleteShare: 0.1, allowMassDelete: false });
+    return {
+      ...result(spec.op, t0, summary.fetched, client),
+      inserted: summary.inserted,
+      updated: summary.updated,
+      unchanged: summary.unchanged,
+    };
+  } finally {
+    await client.close();
+    await store?.close();
+  }
+}
+
+function result(op: TaskOp, t0: number, conversations: number, client: TalkJSClient): TaskResult {
+  return {
+    op,
+    seconds: (performance.now() - t0) / 1000,
+    conversations,
+    requests: client.stats.requests,
+    // maxRSS is in kilobytes.
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as TaskSpec;
+main(spec).then(
+  (r) => {
+    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench task ${spec.op} failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
