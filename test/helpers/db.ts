@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import type { DatabaseProvider } from "../../src/store/database-url.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrateDatabase } from "../../src/store/migrate.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
 
 export const PROVIDERS: readonly DatabaseProvider[] = ["sqlite", "postgresql"];
 
@@ -89,5 +90,45 @@ export async function freshDatabase(provider: DatabaseProvider): Promise<TestDat
     url: withDatabase(pgInfo.adminUrl, name),
     drop: () =>
       admin(pgInfo.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+export interface StoreFixture {
+  /** True when this provider's tests must be skipped (PostgreSQL unreachable outside CI). */
+  readonly skip: boolean;
+  readonly db: TestDatabase;
+  readonly store: Store;
+}
+
+/**
+ * For a describe block: a fresh migrated database and a store on it, opened before the block's
+ * tests and closed (and the database dropped) after them.
+ */
+export function useStore(provider: DatabaseProvider, options: { poolSize?: number } = {}): StoreFixture {
+  const skip = provider === "postgresql" && !postgresAvailable();
+  let db: TestDatabase | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await freshDatabase(provider);
+    store = await openStore({
+      url: db.url,
+      ...(options.poolSize !== undefined ? { poolSize: options.poolSize } : {}),
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+  return {
+    skip,
+    get db() {
+      if (!db) throw new Error("the database is opened in beforeAll");
+      return db;
+    },
+    get store() {
+      if (!store) throw new Error("the store is opened in beforeAll");
+      return store;
+    },
   };
 }

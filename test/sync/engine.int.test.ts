@@ -1,22 +1,22 @@
 // The sync engine's correctness rules, against the simulator over real HTTP, on a real SQLite
 // file and on the real PostgreSQL, in both readings of offsetTs.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { OffsetTsMode } from "../../src/simulator/types.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import type { Store } from "../../src/store/store.ts";
 import { runBackfill } from "../../src/sync/backfill.ts";
 import { runSync } from "../../src/sync/incremental.ts";
 import { withRunLock } from "../../src/sync/lock.ts";
 import { runReconcile } from "../../src/sync/reconcile.ts";
 import { readStatus } from "../../src/sync/status.ts";
 import { BACKFILL_STREAM } from "../../src/sync/streams.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import {
   expectMirrorEquals,
   type Harness,
-  harness,
   listingRequests,
   mirrorRows,
   SKEW_MS,
+  useHarnesses,
 } from "./harness.ts";
 
 const MODES: OffsetTsMode[] = ["exclusive", "inclusive"];
@@ -40,30 +40,13 @@ function afterRequests(h: Harness, n: number, inject: () => void): void {
 }
 
 describe.each(PROVIDERS)("sync engine on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider, { poolSize: 4 });
+  const { skip } = fixture;
   let store: Store;
-  const open: Harness[] = [];
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url, poolSize: 4 });
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
   });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
-  });
-
-  async function setup(mode: OffsetTsMode, options: Parameters<typeof harness>[2] = {}): Promise<Harness> {
-    const h = await harness(store, mode, options);
-    open.push(h);
-    return h;
-  }
+  const setup = useHarnesses(fixture);
 
   describe.each(MODES)("offsetTs %s", (mode) => {
     it.skipIf(skip)(

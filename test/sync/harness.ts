@@ -1,7 +1,7 @@
 // Shared set-up for the sync engine tests: a simulator, a TalkJS client tuned for loopback, a
 // store on a real database, and a silent logger — wired exactly like production (SyncContext).
 import { Writable } from "node:stream";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { OffsetTsMode, Simulator, SimulatorOptions } from "../../src/simulator/types.ts";
@@ -10,6 +10,7 @@ import type { Store } from "../../src/store/store.ts";
 import type { SyncContext } from "../../src/sync/run.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
 import type { TalkJSClientOptions } from "../../src/talkjs/config.ts";
+import type { StoreFixture } from "../helpers/db.ts";
 
 export const SKEW_MS = 5_000;
 
@@ -133,4 +134,19 @@ export async function expectMirrorEquals(
 
 export function listingRequests(sim: Simulator): number {
   return sim.requestLog.filter((r) => r.method === "GET" && /\/conversations$/.test(r.path)).length;
+}
+
+/** For a describe block: `setup` opens a harness on the fixture's store, closed after each test. */
+export function useHarnesses(
+  fixture: Pick<StoreFixture, "store">,
+): (mode: OffsetTsMode, options?: Parameters<typeof harness>[2]) => Promise<Harness> {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  return async (mode, options = {}) => {
+    const h = await harness(fixture.store, mode, options);
+    open.push(h);
+    return h;
+  };
 }

@@ -2,15 +2,15 @@
 // a backfill (ties, histories longer than many pages), incremental after new messages (cost grows
 // with new messages), exact through 429/5xx, resumable after a failure without re-fetching
 // finished conversations, and a deep reconcile that catches edits and deletions of old messages.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { SyncSettings } from "../../src/config/index.ts";
 import { contentHash } from "../../src/store/hash.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import type { Store } from "../../src/store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "../../src/sync/jobs.ts";
 import { reachedKnownHistory, runMessagePass } from "../../src/sync/messages.ts";
 import type { Message } from "../../src/talkjs/types.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
-import { type Harness, harness, SKEW_MS } from "./harness.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
+import { type Harness, SKEW_MS, useHarnesses } from "./harness.ts";
 
 const SETTINGS: SyncSettings = {
   clockSkewMs: SKEW_MS,
@@ -42,29 +42,17 @@ function messageRequests(h: Harness, conversationId?: string): number {
 }
 
 describe.each(PROVIDERS)("message mirror on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider, { poolSize: 4 });
+  const { skip } = fixture;
   let store: Store;
-  const open: Harness[] = [];
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url, poolSize: 4 });
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
   });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
-  });
+  const open = useHarnesses(fixture);
 
   /** A small app plus one conversation with a long history full of same-millisecond ties. */
-  async function setup(options: Parameters<typeof harness>[2] = {}): Promise<Harness> {
-    const h = await harness(store, "exclusive", { conversations: 120, burst: 10, ...options });
-    open.push(h);
+  async function setup(options: Parameters<typeof open>[1] = {}): Promise<Harness> {
+    const h = await open("exclusive", { conversations: 120, burst: 10, ...options });
     const base = Date.now() - 3_600_000;
     h.sim.createConversation({ id: "long/history ✓", createdAt: base - 1, participants: ["u1", "u2", "u3"] });
     for (let i = 0; i < 1_200; i++) {

@@ -1,13 +1,13 @@
 // The pipelined backfill against the simulator on real databases: when the fetch of the next page
 // fails WHILE the current page is being written, the current page still commits with its
 // checkpoint, nothing after it is in the mirror, and a re-run resumes right after it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { OffsetTsMode } from "../../src/simulator/types.ts";
-import { openStore, type Store, type UpsertOptions } from "../../src/store/store.ts";
+import type { Store, UpsertOptions } from "../../src/store/store.ts";
 import { runBackfill } from "../../src/sync/backfill.ts";
 import { BACKFILL_STREAM } from "../../src/sync/streams.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
-import { expectMirrorEquals, type Harness, harness, mirrorRows, SKEW_MS } from "./harness.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
+import { expectMirrorEquals, mirrorRows, SKEW_MS, useHarnesses } from "./harness.ts";
 
 const MODES: OffsetTsMode[] = ["exclusive", "inclusive"];
 
@@ -34,32 +34,20 @@ function holdingStore(store: Store, hold: () => Promise<void>) {
 }
 
 describe.each(PROVIDERS)("pipelined backfill on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider, { poolSize: 4 });
+  const { skip } = fixture;
   let store: Store;
-  const open: Harness[] = [];
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url, poolSize: 4 });
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
   });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
-  });
+  const open = useHarnesses(fixture);
 
   it.skipIf(skip).each(MODES)(
     "offsetTs %s: a later fetch fails during a write: fetched pages commit, the checkpoint follows them",
     async (mode) => {
-      const h = await harness(store, mode, {
+      const h = await open(mode, {
         client: { retry: { maxAttempts: 2, minDelayMs: 1, maxDelayMs: 5 } },
       });
-      open.push(h);
       // From the 5th listing request on, every request fails (both attempts).
       h.sim.onRequest((n) => {
         if (n === 5) h.sim.addFault({ fault: { kind: "status", status: 500 }, probability: 1, times: 1_000 });

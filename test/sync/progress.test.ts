@@ -1,14 +1,13 @@
 // Progress of long runs: the numbers a person watching a backfill needs (pages, conversations,
 // rate, elapsed, retries and 429s), as a spinner on a terminal or a periodic log line elsewhere.
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
 import { runBackfill } from "../../src/sync/backfill.ts";
 import { createProgressReporter, formatProgress, snapshot } from "../../src/sync/progress.ts";
 import { runReconcile } from "../../src/sync/reconcile.ts";
 import type { RunProgress } from "../../src/sync/run.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { harness, SKEW_MS } from "./harness.ts";
 
 function sink(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
@@ -80,24 +79,13 @@ describe("progress line", () => {
 });
 
 describe.each(PROVIDERS)("progress of real runs on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
-  let store: Store;
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url });
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
-  });
+  const fixture = useStore(provider);
+  const { skip } = fixture;
 
   it.skipIf(skip)(
     "off a terminal, progress log lines carry the run's counts and the 429s it met",
     async () => {
-      const h = await harness(store, "exclusive", { conversations: 200, burst: 0 });
+      const h = await harness(fixture.store, "exclusive", { conversations: 200, burst: 0 });
       try {
         h.sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0" }, nth: 3 });
         const lines: string[] = [];
