@@ -47,7 +47,7 @@ function spawnWorker(env: Record<string, string>): Spawned {
 async function waitFor(
   what: string,
   probe: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
@@ -143,7 +143,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
         await sim.close();
       }
     },
-    60_000,
+    120_000,
   );
 
   it.skipIf(skip)("a second signal exits at once", async () => {
@@ -224,7 +224,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
         await sim.close();
       }
     },
-    90_000,
+    180_000,
   );
 });
 
