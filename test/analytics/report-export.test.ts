@@ -15,52 +15,12 @@ import { canonicalJson, contentHash } from "../../src/store/hash.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runSync } from "../../src/sync/incremental.ts";
 import { runMessagePass } from "../../src/sync/messages.ts";
-import type { Message } from "../../src/talkjs/types.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
 import { SKEW_MS } from "../sync/harness.ts";
-import { liveMessages, type Seeded, seedMirror } from "./seed.ts";
+import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
 const DAY = 86_400_000;
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The median as the report defines it: the middle value, or the mean of the two middle ones, rounded. */
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor((v.length - 1) / 2);
-  return Math.round(
-    v.length % 2 === 1 ? (v[mid] as number) : ((v[mid] as number) + (v[mid + 1] as number)) / 2,
-  );
-}
-
-/**
- * Replies computed from the simulator's messages, independently of the SQL: per conversation, the
- * messages with a sender in (createdAt, id) order; a message answering someone else's is a reply.
- */
-function simulatorReplies(messages: Message[]): { senderId: string; day: string; ms: number }[] {
-  const byConversation = new Map<string, Message[]>();
-  for (const m of messages) {
-    if (m.senderId === null) continue;
-    byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
-  }
-  const out: { senderId: string; day: string; ms: number }[] = [];
-  for (const list of byConversation.values()) {
-    list.sort((a, b) => a.createdAt - b.createdAt || byKey(a.id, b.id));
-    for (let i = 1; i < list.length; i++) {
-      const prev = list[i - 1] as Message;
-      const m = list[i] as Message;
-      if (prev.senderId !== m.senderId) {
-        out.push({
-          senderId: m.senderId as string,
-          day: utcDay(m.createdAt),
-          ms: m.createdAt - prev.createdAt,
-        });
-      }
-    }
-  }
-  return out;
-}
-
 describe("report pieces", () => {
   it("dayRange ends today (UTC) and is oldest first", () => {
     const now = Date.UTC(2026, 2, 1, 0, 30);

@@ -28,6 +28,47 @@ export function liveMessages(seeded: Pick<Seeded, "h" | "live">): Message[] {
   return seeded.live.flatMap((c) => seeded.h.sim.messages(c.id));
 }
 
+export const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The median as the report defines it: the middle value, or the mean of the two middle ones, rounded. */
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor((v.length - 1) / 2);
+  return Math.round(
+    v.length % 2 === 1 ? (v[mid] as number) : ((v[mid] as number) + (v[mid + 1] as number)) / 2,
+  );
+}
+
+/**
+ * Replies computed from the simulator's messages, independently of the SQL: per conversation, the
+ * messages with a sender in (createdAt, id) order; a message answering someone else's is a reply.
+ */
+export function simulatorReplies(messages: Message[]): { senderId: string; day: string; ms: number }[] {
+  const byConversation = new Map<string, Message[]>();
+  for (const m of messages) {
+    if (m.senderId === null) continue;
+    byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
+  }
+  const out: { senderId: string; day: string; ms: number }[] = [];
+  for (const list of byConversation.values()) {
+    list.sort((a, b) => a.createdAt - b.createdAt || byKey(a.id, b.id));
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1] as Message;
+      const m = list[i] as Message;
+      if (prev.senderId !== m.senderId) {
+        out.push({
+          senderId: m.senderId as string,
+          day: utcDay(m.createdAt),
+          ms: m.createdAt - prev.createdAt,
+        });
+      }
+    }
+  }
+  return out;
+}
+
 export async function seedMirror(store: Store, conversations = 900): Promise<Seeded> {
   const h = await harness(store, "exclusive", { conversations, burst: 0, seed: 7 });
   await runBackfill(h.ctx, { clockSkewMs: SKEW_MS });
