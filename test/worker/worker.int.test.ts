@@ -123,11 +123,15 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
         }
         const changesDoneAt = Date.now();
         // A reconcile that started after the last change makes the copy exact, deletions included.
-        await waitFor("a reconcile after the last change", async () => {
-          const runs = await store.lastRuns(sim.appId, 20);
-          return runs.some(
-            (r) =>
-              r.kind === "reconcile" && r.status === "succeeded" && r.startedAt.getTime() > changesDoneAt,
+        // Also wait for the third sync rather than expecting it by a fixed time: on a loaded machine
+        // (2 cores, other test files seeding message histories) jobs take longer than a tick.
+        await waitFor("a reconcile after the last change, and three syncs", async () => {
+          const runs = await store.lastRuns(sim.appId, 500);
+          return (
+            runs.some(
+              (r) =>
+                r.kind === "reconcile" && r.status === "succeeded" && r.startedAt.getTime() > changesDoneAt,
+            ) && runs.filter((r) => r.kind === "sync" && r.status === "succeeded").length >= 3
           );
         });
         await worker.jobs.idle();
