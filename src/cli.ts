@@ -20,8 +20,9 @@ Commands:
   reconcile   Full listing: refresh every row, mark conversations deleted at TalkJS (safely).
   run         The long-running worker: scheduled sync and reconcile, health and metrics endpoint.
   status      What is mirrored: counts, last runs, watermarks, lag.
-  report      Analytics: totals, per-day charts, top participants, custom fields, dormant, freshness.
-  export      Write the mirror as NDJSON (optionally gzipped) to a file or stdout.
+  report      Analytics: totals, per-day charts, top participants, custom fields, dormant, messages
+              per day, top senders, response times, freshness.
+  export      Write the mirror as NDJSON (optionally gzipped, optionally with messages) to a file or stdout.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).

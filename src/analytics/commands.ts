@@ -27,6 +27,7 @@ export const EXPORT_OPTIONS = {
   out: { type: "string" },
   gzip: { type: "boolean", default: false },
   "include-deleted": { type: "boolean", default: false },
+  "with-messages": { type: "boolean", default: false },
   since: { type: "string" },
 } as const satisfies Options;
 
@@ -35,17 +36,21 @@ export const REPORT_HELP = `Usage: talkjs-mirror report [--days ${REPORT_DEFAULT
 
 What the mirror of TALKJS_APP_ID holds: totals (live, deleted, with/without messages), conversations
 created and active per day (UTC) for the last --days days, the most active participants, live
-conversations by a custom field (--by custom.category), dormant conversations, deletions over time
-and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
+conversations by a custom field (--by custom.category), dormant conversations, deletions over time,
+messages per day, the top senders, response times (median wait from a message to the next one by
+someone else: overall, per day, for the participants who answered most) and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
 Reads only the database.`;
 
-export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [common options]
+export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [common options]
 
 Writes the mirror of TALKJS_APP_ID as NDJSON: one conversation per line, the object as TalkJS
 returned it plus "deleted_at". --out - writes to stdout; a FILE is written under a temporary name
 and renamed when complete. --gzip (implied by a .gz name) compresses. --include-deleted adds the
 conversations deleted at TalkJS; --since DATE keeps only those changed in the mirror (new, edited,
-new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).`;
+new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).
+--with-messages adds the messages: every line then has "kind" ("conversation" or "message"), and
+the message lines (each message as TalkJS returned it plus "deleted_at", by conversation, oldest
+first) follow the conversation lines. --include-deleted and --since apply to messages too.`;
 
 function wholeNumber(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined || typeof raw === "boolean") return undefined;
@@ -122,6 +127,7 @@ export async function exportCommand(
     const summary = await withStore(settings, (store, appId) =>
       exportMirror(store, appId, target, {
         includeDeleted: values["include-deleted"] === true,
+        withMessages: values["with-messages"] === true,
         since,
         gzip: values.gzip === true,
         signal: controller.signal,
@@ -129,7 +135,7 @@ export async function exportCommand(
     );
     const line = values.json
       ? JSON.stringify(summary)
-      : `Exported ${summary.conversations.toLocaleString("en-US")} conversations (${summary.deleted.toLocaleString("en-US")} deleted) to ${target === "-" ? "stdout" : target}.`;
+      : `Exported ${summary.conversations.toLocaleString("en-US")} conversations (${summary.deleted.toLocaleString("en-US")} deleted)${values["with-messages"] === true ? ` and ${summary.messages.toLocaleString("en-US")} messages (${summary.deletedMessages.toLocaleString("en-US")} deleted)` : ""} to ${target === "-" ? "stdout" : target}.`;
     // With --out - stdout carries the data: the summary goes to stderr.
     if (target === "-") process.stderr.write(`${line}\n`);
     else out(line);

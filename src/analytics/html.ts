@@ -1,5 +1,6 @@
 // `report --html FILE`: the same numbers as the terminal report, as one self-contained page
 // (inline CSS and SVG, no script, no external resource) that can be mailed or opened offline.
+import { duration } from "./render.ts";
 import type { Report } from "./report.ts";
 
 const n = (x: number): string => x.toLocaleString("en-US");
@@ -14,7 +15,12 @@ export function escapeHtml(value: string): string {
 }
 
 /** Vertical bars, one per day; each bar has a <title> so hovering shows the exact number. */
-function columnChart(title: string, points: { label: string; value: number }[], color: string): string {
+function columnChart(
+  title: string,
+  points: { label: string; value: number }[],
+  color: string,
+  format: (value: number) => string = n,
+): string {
   const width = 720;
   const height = 180;
   const pad = { top: 10, bottom: 30, left: 40 };
@@ -27,7 +33,7 @@ function columnChart(title: string, points: { label: string; value: number }[], 
       const h = (p.value / max) * plot;
       const x = pad.left + i * step;
       const y = pad.top + plot - h;
-      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${escapeHtml(p.label)}: ${n(p.value)}</title></rect>`;
+      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${escapeHtml(p.label)}: ${escapeHtml(format(p.value))}</title></rect>`;
     })
     .join("");
   const first = points[0]?.label ?? "";
@@ -35,7 +41,7 @@ function columnChart(title: string, points: { label: string; value: number }[], 
   return `<figure><figcaption>${escapeHtml(title)}</figcaption>
 <svg role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="100%">
 <line x1="${pad.left}" y1="${pad.top + plot}" x2="${width}" y2="${pad.top + plot}" stroke="#999"/>
-<text x="${pad.left - 6}" y="${pad.top + 10}" text-anchor="end" font-size="11">${n(max)}</text>
+<text x="${pad.left - 6}" y="${pad.top + 10}" text-anchor="end" font-size="11">${escapeHtml(format(max))}</text>
 <text x="${pad.left - 6}" y="${pad.top + plot}" text-anchor="end" font-size="11">0</text>
 ${bars}
 <text x="${pad.left}" y="${height - 8}" font-size="11">${escapeHtml(first)}</text>
@@ -61,6 +67,38 @@ function barChart(title: string, rows: { label: string; value: number }[], color
 <svg role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${rows.length * rowHeight}" width="100%">
 ${body}
 </svg></figure>`;
+}
+
+function messagesHtml(r: Report): string {
+  const m = r.messages;
+  const rt = m.responseTimes;
+  const bySender = rt.bySender
+    .map(
+      (s) =>
+        `<tr><td>${escapeHtml(s.senderId)}</td><td>${n(s.replies)}</td><td>${escapeHtml(duration(s.medianMs))}</td></tr>`,
+    )
+    .join("\n");
+  return `<h2>Messages</h2>
+<p>${n(m.totals.live)} live messages in ${n(m.totals.conversations)} conversations from ${n(m.totals.senders)} senders; ${n(m.totals.inPeriod)} in the period; ${n(m.totals.deleted)} deleted at TalkJS; ${n(m.totals.inDeletedConversations)} in deleted conversations.</p>
+${columnChart(
+  "Messages per day",
+  m.daily.map((d) => ({ label: d.day, value: d.messages })),
+  "#0ea5e9",
+)}
+${barChart(
+  "Top senders (live messages, all time)",
+  m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+  "#14b8a6",
+)}
+<h2>Response times</h2>
+<p>Median wait from a message to the next one by someone else in the same conversation: <b>${rt.medianMs === null ? "—" : escapeHtml(duration(rt.medianMs))}</b> over ${n(rt.replies)} replies.</p>
+${columnChart(
+  "Median response time per day (of the reply)",
+  rt.daily.map((d) => ({ label: d.day, value: d.medianMs ?? 0 })),
+  "#f97316",
+  duration,
+)}
+${bySender ? `<table><tr><th>participant</th><th>replies</th><th>median response time</th></tr>\n${bySender}\n</table>` : ""}`;
 }
 
 export function renderHtml(r: Report): string {
@@ -137,6 +175,7 @@ ${
       )
     : ""
 }
+${messagesHtml(r)}
 <h2>Dormant conversations</h2>
 <p>${n(r.dormant.count)} live conversations have had no activity for ${r.dormant.days} days or more.</p>
 ${dormant ? `<table><tr><th>last activity</th><th>id</th><th>subject</th></tr>\n${dormant}\n</table>` : ""}

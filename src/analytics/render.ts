@@ -7,7 +7,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "json", "csv"];
 
 const n = (x: number): string => x.toLocaleString("en-US");
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;
@@ -24,15 +24,64 @@ export function bar(value: number, max: number, width: number): string {
   return "█".repeat(Math.floor(eighths / 8)) + (EIGHTHS[eighths % 8] ?? "");
 }
 
-function chart(title: string, rows: { label: string; value: number }[], width = 40): string[] {
+function chart(
+  title: string,
+  rows: { label: string; value: number }[],
+  width = 40,
+  format: (value: number) => string = n,
+): string[] {
   const max = Math.max(0, ...rows.map((r) => r.value));
   const labelWidth = Math.max(0, ...rows.map((r) => r.label.length));
-  const valueWidth = Math.max(1, ...rows.map((r) => n(r.value).length));
+  const valueWidth = Math.max(1, ...rows.map((r) => format(r.value).length));
   return [
     title,
     ...rows.map(
       (r) =>
-        `  ${r.label.padEnd(labelWidth)}  ${n(r.value).padStart(valueWidth)} ${bar(r.value, max, width)}`,
+        `  ${r.label.padEnd(labelWidth)}  ${format(r.value).padStart(valueWidth)} ${bar(r.value, max, width)}`,
+    ),
+  ];
+}
+
+function messageSection(r: Report): string[] {
+  const m = r.messages;
+  const t = m.totals;
+  const rt = m.responseTimes;
+  if (t.live + t.deleted + t.inDeletedConversations === 0) {
+    return [
+      "Messages",
+      "  none mirrored (is MIRROR_MESSAGES off, or has no pass run since it was turned on?)",
+    ];
+  }
+  return [
+    "Messages",
+    `  live messages:          ${n(t.live)} in ${n(t.conversations)} conversations, from ${n(t.senders)} senders`,
+    `  sent in the period:     ${n(t.inPeriod)} (last ${r.days} days)`,
+    `  deleted at TalkJS:      ${n(t.deleted)} (found by reconcile --messages)`,
+    `  in deleted convs.:      ${n(t.inDeletedConversations)}`,
+    "",
+    ...chart(
+      "Messages per day",
+      m.daily.map((d) => ({ label: d.day, value: d.messages })),
+    ),
+    "",
+    ...chart(
+      `Top senders (live messages, all time; top ${m.topSenders.length})`,
+      m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+    ),
+    "",
+    `Response times (wait from a message to the next one by someone else in the conversation)`,
+    `  median:                 ${rt.medianMs === null ? "—" : duration(rt.medianMs)} over ${n(rt.replies)} replies`,
+    ...chart(
+      "  median per day (of the reply)",
+      rt.daily.map((d) => ({ label: d.day, value: d.medianMs ?? 0 })),
+      40,
+      (ms) => duration(ms),
+    ).slice(1),
+    ...chart(
+      "  median of the participants who answered most",
+      rt.bySender.map((s) => ({ label: `${s.senderId} (${n(s.replies)})`, value: s.medianMs })),
+      40,
+      (ms) => duration(ms),
     ),
   ];
 }
@@ -93,6 +142,7 @@ export function renderTable(r: Report): string {
       ).slice(1),
     );
   }
+  out.push("", ...messageSection(r));
   const f = r.freshness;
   out.push(
     "",
@@ -135,6 +185,22 @@ export function renderCsv(r: Report): string {
   for (const d of r.dormant.oldest) rows.push(["dormant_oldest", d.id, d.lastActivityAt]);
   rows.push(["deletions", "total", r.deletions.total]);
   rows.push(["deletions", `last_${r.days}_days`, r.deletions.inPeriod]);
+  const m = r.messages;
+  for (const [k, v] of Object.entries(m.totals)) rows.push(["messages", k, v]);
+  for (const d of m.daily) {
+    rows.push(["messages_per_day", d.day, d.messages]);
+    rows.push(["message_senders_per_day", d.day, d.senders]);
+  }
+  for (const s of m.topSenders) rows.push(["top_senders", s.senderId, s.messages]);
+  rows.push(["response_time", "replies", m.responseTimes.replies]);
+  rows.push(["response_time", "median_ms", m.responseTimes.medianMs]);
+  for (const d of m.responseTimes.daily) {
+    rows.push(["replies_per_day", d.day, d.replies]);
+    rows.push(["response_median_ms_per_day", d.day, d.medianMs]);
+  }
+  for (const s of m.responseTimes.bySender) {
+    rows.push(["response_median_ms_by_sender", s.senderId, s.medianMs]);
+  }
   rows.push(["freshness", "newest_activity_at", r.freshness.newestActivityAt]);
   rows.push(["freshness", "lag_ms", r.freshness.lagMs]);
   rows.push(["freshness", "last_synced_at", r.freshness.lastSyncedAt]);

@@ -1,6 +1,6 @@
 // `talkjs-mirror report`: the questions people back chats up to ask, answered from the analytics
-// views (prisma/migrations/*/…_analytics_views) with SQL that is identical on SQLite and
-// PostgreSQL. Reads only the database. Rendering lives in ./render.ts and ./html.ts.
+// views (prisma/migrations/*/…_analytics_views and …_message_views) with SQL that is identical on
+// SQLite and PostgreSQL. Reads only the database. Rendering lives in ./render.ts and ./html.ts.
 import { ConfigError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { type MirrorStatus, readStatus } from "../sync/status.ts";
@@ -25,6 +25,46 @@ export interface DayRow {
   created: number;
   active: number;
   deleted: number;
+}
+
+export interface MessageDayRow {
+  day: string;
+  /** Live messages sent that day. */
+  messages: number;
+  /** Distinct senders and conversations of those messages. */
+  senders: number;
+  conversations: number;
+}
+
+export interface ResponseTimes {
+  /** Replies ever (see v_message_replies: a message answering someone else's message). */
+  replies: number;
+  /** Median wait for an answer over all replies, in ms; null without replies. */
+  medianMs: number | null;
+  /** Per day of the reply, oldest first, zero-filled (medianMs null on days without replies). */
+  daily: { day: string; replies: number; medianMs: number | null }[];
+  /** The participants who answered most, with their own median (all time). */
+  bySender: { senderId: string; replies: number; medianMs: number }[];
+}
+
+export interface MessageReport {
+  totals: {
+    /** Messages not deleted, in conversations not deleted. */
+    live: number;
+    /** Messages a deep reconcile found deleted at TalkJS. */
+    deleted: number;
+    /** Messages (not deleted themselves) of conversations deleted at TalkJS. */
+    inDeletedConversations: number;
+    /** Live messages sent in the report's days. */
+    inPeriod: number;
+    /** Distinct conversations and senders of live messages. */
+    conversations: number;
+    senders: number;
+  };
+  daily: MessageDayRow[];
+  /** Live messages by sender, all time, most first. */
+  topSenders: { senderId: string; messages: number; conversations: number; lastMessageAt: string }[];
+  responseTimes: ResponseTimes;
 }
 
 export interface Report {
@@ -52,6 +92,7 @@ export interface Report {
     oldest: { id: string; subject: string | null; lastActivityAt: string }[];
   };
   deletions: { total: number; inPeriod: number };
+  messages: MessageReport;
   freshness: {
     backfillComplete: boolean;
     newestActivityAt: string | null;
@@ -91,6 +132,109 @@ function positive(name: string, value: number, max: number): number {
     throw new ConfigError(name, `must be a whole number from 1 to ${max}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * Medians of v_message_replies.response_ms, one per group (`key` an expression, or null for one
+ * overall median). Portable: ROW_NUMBER and COUNT windows pick the middle row(s) of each group
+ * (two for an even count, averaged), which works on SQLite and PostgreSQL alike (PostgreSQL's
+ * percentile_cont has no SQLite twin). The sort happens in the database — spilling to disk there
+ * if it must — and at most two rows per group come back, and only `limit` groups: the process's
+ * memory does not grow with the number of messages.
+ */
+async function replyMedians(
+  store: Store,
+  where: string,
+  key: string | null,
+  limit?: number,
+): Promise<{ key: string | null; replies: number; medianMs: number }[]> {
+  const partition = key === null ? "" : `PARTITION BY ${key} `;
+  const rows = await store.queryRaw(
+    `SELECT k, AVG(response_ms) AS median_ms, MAX(n) AS replies
+       FROM (SELECT ${key ?? "NULL"} AS k, response_ms,
+                    ROW_NUMBER() OVER (${partition}ORDER BY response_ms) AS rn,
+                    COUNT(*) OVER (${partition.trimEnd()}) AS n
+               FROM v_message_replies WHERE ${where}) r
+      WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
+      GROUP BY k
+      ORDER BY replies DESC, k${limit === undefined ? "" : ` LIMIT ${limit}`}`,
+  );
+  return rows.map((r) => ({
+    key: r.k === null ? null : String(r.k),
+    replies: num(r.replies),
+    // AVG is a float on SQLite and a numeric (a string from pg) on PostgreSQL: the same value.
+    medianMs: Math.round(num(r.median_ms)),
+  }));
+}
+
+async function buildMessageReport(
+  store: Store,
+  app: string,
+  range: string[],
+  top: number,
+): Promise<MessageReport> {
+  const first = sqlString(range[0] as string);
+  const [totals] = await store.queryRaw(
+    `SELECT SUM(CASE WHEN is_deleted = 0 AND conversation_is_deleted = 0 THEN 1 ELSE 0 END) AS live,
+            SUM(is_deleted) AS deleted,
+            SUM(CASE WHEN is_deleted = 0 AND conversation_is_deleted = 1 THEN 1 ELSE 0 END) AS in_deleted
+       FROM v_messages WHERE app_id = ${app}`,
+  );
+  const [spread] = await store.queryRaw(
+    `SELECT COUNT(DISTINCT conversation_id) AS conversations, COUNT(DISTINCT sender_id) AS senders
+       FROM v_live_messages WHERE app_id = ${app}`,
+  );
+  const dailyRows = await store.queryRaw(
+    `SELECT day, messages, senders, conversations FROM v_daily_messages
+      WHERE app_id = ${app} AND day >= ${first} ORDER BY day`,
+  );
+  const byDay = new Map(dailyRows.map((r) => [String(r.day), r]));
+  const daily = range.map((day) => {
+    const r = byDay.get(day);
+    return {
+      day,
+      messages: num(r?.messages),
+      senders: num(r?.senders),
+      conversations: num(r?.conversations),
+    };
+  });
+  const senders = await store.queryRaw(
+    `SELECT sender_id, COUNT(*) AS messages, COUNT(DISTINCT conversation_id) AS conversations,
+            MAX(created_at_ms) AS last_at
+       FROM v_live_messages WHERE app_id = ${app} AND sender_id IS NOT NULL
+      GROUP BY sender_id ORDER BY messages DESC, sender_id LIMIT ${top}`,
+  );
+  const [overall] = await replyMedians(store, `app_id = ${app}`, null);
+  const perDay = new Map(
+    (await replyMedians(store, `app_id = ${app} AND day >= ${first}`, "day")).map((m) => [m.key, m]),
+  );
+  const bySender = await replyMedians(store, `app_id = ${app}`, "sender_id", top);
+  return {
+    totals: {
+      live: num(totals?.live),
+      deleted: num(totals?.deleted),
+      inDeletedConversations: num(totals?.in_deleted),
+      inPeriod: daily.reduce((s, d) => s + d.messages, 0),
+      conversations: num(spread?.conversations),
+      senders: num(spread?.senders),
+    },
+    daily,
+    topSenders: senders.map((r) => ({
+      senderId: String(r.sender_id),
+      messages: num(r.messages),
+      conversations: num(r.conversations),
+      lastMessageAt: new Date(num(r.last_at)).toISOString(),
+    })),
+    responseTimes: {
+      replies: overall?.replies ?? 0,
+      medianMs: overall?.medianMs ?? null,
+      daily: range.map((day) => {
+        const m = perDay.get(day);
+        return { day, replies: m?.replies ?? 0, medianMs: m?.medianMs ?? null };
+      }),
+      bySender: bySender.map((m) => ({ senderId: String(m.key), replies: m.replies, medianMs: m.medianMs })),
+    },
+  };
 }
 
 export async function buildReport(store: Store, appId: string, options: ReportOptions = {}): Promise<Report> {
@@ -157,6 +301,7 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
       WHERE app_id = ${app} AND last_activity_at_ms < ${cutoff}
       ORDER BY last_activity_at_ms, id LIMIT ${top}`,
   );
+  const messages = await buildMessageReport(store, app, range, top);
   const status = await readStatus(store, appId, now);
   const live = num(totals?.live);
   const withMessages = num(totals?.live_with_messages);
@@ -190,6 +335,7 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
       })),
     },
     deletions: { total: num(totals?.deleted), inPeriod: daily.reduce((s, d) => s + d.deleted, 0) },
+    messages,
     freshness: {
       backfillComplete: status.backfillComplete,
       newestActivityAt: status.newestActivityAt,

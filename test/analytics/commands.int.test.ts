@@ -6,10 +6,11 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo } from "../../src/demo.ts";
+import { contentHash } from "../../src/store/hash.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
-import { type Seeded, seedMirror } from "./seed.ts";
+import { liveMessages, type Seeded, seedMirror } from "./seed.ts";
 
 describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
   const skip = provider === "postgresql" && !postgresAvailable();
@@ -85,6 +86,35 @@ describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
       seeded.live.length + seeded.deletedIds.length,
     );
   });
+
+  it.skipIf(skip)(
+    "export --with-messages: kind on every line, messages after conversations, summary",
+    async () => {
+      const messages = liveMessages(seeded);
+      const out = await runCli(["export", "--out", "-", "--with-messages"], env);
+      expect(out.code).toBe(0);
+      const lines = out.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown> & { kind: string; id: string });
+      expect(lines.map((l) => l.kind)).toEqual([
+        ...seeded.live.map(() => "conversation"),
+        ...messages.map(() => "message"),
+      ]);
+      const hashes = new Set(
+        lines.filter((l) => l.kind === "message").map(({ kind: _k, deleted_at: _d, ...m }) => contentHash(m)),
+      );
+      expect(messages.every((m) => hashes.has(contentHash(m)))).toBe(true);
+      expect(out.stderr).toContain(
+        `Exported ${seeded.live.length} conversations (0 deleted) and ${messages.length.toLocaleString("en-US")} messages (0 deleted) to stdout.`,
+      );
+      const report = await runCli(["report", "--days", "3", "--format", "json"], env);
+      expect(JSON.parse(report.stdout).messages.totals.live).toBe(messages.length);
+      const table = await runCli(["report", "--days", "3"], env);
+      expect(table.stdout).toMatch(/Messages per day\n {2}\d{4}-\d{2}-\d{2} /);
+      expect(table.stdout).toContain("Response times");
+    },
+  );
 
   it.skipIf(skip)("bad options exit 2 with one line naming the flag; nothing is written", async () => {
     const format = await runCli(["report", "--format", "pdf"], env);

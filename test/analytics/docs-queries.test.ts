@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
-import { type Seeded, seedMirror } from "./seed.ts";
+import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
 const doc = readFileSync(new URL("../../docs/analytics.md", import.meta.url), "utf8");
 const blocks = [...doc.matchAll(/^```sql([^\n]*)\n([\s\S]*?)^```/gm)].map((m) => ({
@@ -93,7 +93,65 @@ describe.each(PROVIDERS)("docs/analytics.md queries on %s", (provider) => {
     expect(sizes.reduce((s, r) => s + num(r.conversations), 0)).toBe(live.length);
 
     const runs = await run(find("FROM v_sync_runs"));
-    expect(runs.map((r) => r.kind)).toEqual(["reconcile", "sync", "backfill"]);
+    // Each conversation pass is followed by its message pass.
+    expect(runs.map((r) => r.kind)).toEqual([
+      "messages",
+      "reconcile",
+      "messages",
+      "sync",
+      "messages",
+      "backfill",
+    ]);
     expect(runs.every((r) => r.status === "succeeded" && num(r.duration_ms) >= 0)).toBe(true);
+  });
+
+  it.skipIf(skip)("message queries answer what the simulator says", async () => {
+    const messages = liveMessages(seeded);
+    const today = new Date().toISOString().slice(0, 10);
+    const daily = await run(find("FROM v_daily_messages"));
+    const todayRow = daily.find((r) => r.day === today);
+    const sentToday = messages.filter((m) => new Date(m.createdAt).toISOString().startsWith(today));
+    expect(num(todayRow?.messages)).toBe(sentToday.length);
+    expect(num(todayRow?.senders)).toBe(new Set(sentToday.map((m) => m.senderId).filter(Boolean)).size);
+
+    const counts = new Map<string, number>();
+    for (const m of messages) if (m.senderId) counts.set(m.senderId, (counts.get(m.senderId) ?? 0) + 1);
+    const top = [...counts].sort((a, b) => b[1] - a[1] || byKey(a[0], b[0])).slice(0, 10);
+    const senders = await run(find("last_day\nFROM v_live_messages"));
+    expect(senders.map((r) => [r.sender_id, num(r.messages)])).toEqual(top);
+
+    const perConversation = new Map<string, number>();
+    for (const m of messages)
+      perConversation.set(m.conversationId, (perConversation.get(m.conversationId) ?? 0) + 1);
+    const busiest = await run(find("first_day"));
+    expect(num(busiest[0]?.messages)).toBe(Math.max(...perConversation.values()));
+    expect(perConversation.get(String(busiest[0]?.conversation_id))).toBe(num(busiest[0]?.messages));
+
+    const replies = simulatorReplies(messages);
+    const [overall] = await run(find("COUNT(*) OVER () AS n"));
+    expect(num(overall?.replies)).toBe(replies.length);
+    expect(Math.round(num(overall?.median_response_ms))).toBe(median(replies.map((r) => r.ms)));
+    const perSender = await run(find("PARTITION BY sender_id"));
+    const mostReplies = Math.max(...perSender.map((r) => num(r.replies)));
+    const first = String(perSender[0]?.sender_id);
+    expect(num(perSender[0]?.replies)).toBe(mostReplies);
+    expect(Math.round(num(perSender[0]?.median_response_ms))).toBe(
+      median(replies.filter((r) => r.senderId === first).map((r) => r.ms)),
+    );
+    // The seed's question at now-5 min and its answer at now-1 min: one reply of 4 minutes today.
+    const withinHour = await run(find("within_an_hour"));
+    const todays = replies.filter((r) => r.day === today);
+    const row = withinHour.find((r) => r.day === today);
+    expect(num(row?.replies)).toBe(todays.length);
+    expect(num(row?.within_an_hour)).toBe(todays.filter((r) => r.ms < 3_600_000).length);
+    expect(todays.some((r) => r.ms === 240_000 && r.senderId === "user_00002")).toBe(true);
+
+    const found = await run(find("lower(text) LIKE"));
+    const shipping = messages.filter((m) => m.text.toLowerCase().includes("ship"));
+    expect(found).toHaveLength(Math.min(20, shipping.length));
+    expect(found.every((r) => String(r.text).toLowerCase().includes("ship"))).toBe(true);
+
+    const deleted = await run(find("had_been_edited"));
+    expect(deleted.map((r) => [r.day, num(r.deleted)])).toEqual([[today, seeded.deletedMessageIds.length]]);
   });
 });

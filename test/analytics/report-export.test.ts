@@ -11,14 +11,16 @@ import { exportMirror, parseSince } from "../../src/analytics/export.ts";
 import { renderHtml } from "../../src/analytics/html.ts";
 import { bar, renderCsv, renderTable } from "../../src/analytics/render.ts";
 import { buildReport, dayRange, parseByFlag } from "../../src/analytics/report.ts";
-import { canonicalJson } from "../../src/store/hash.ts";
+import { canonicalJson, contentHash } from "../../src/store/hash.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
+import { runSync } from "../../src/sync/incremental.ts";
+import { runMessagePass } from "../../src/sync/messages.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
-import { type Seeded, seedMirror } from "./seed.ts";
+import { SKEW_MS } from "../sync/harness.ts";
+import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
 const DAY = 86_400_000;
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
 describe("report pieces", () => {
   it("dayRange ends today (UTC) and is oldest first", () => {
     const now = Date.UTC(2026, 2, 1, 0, 30);
@@ -114,6 +116,57 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     expect(report.freshness.newestActivityAt).toBe(new Date(Math.max(...live.map(activity))).toISOString());
   });
 
+  it.skipIf(skip)("message numbers equal the simulator's: per day, top senders, response times", async () => {
+    const { h, deletedMessageIds, messagesOfDeletedConversations } = seeded;
+    const now = Date.now();
+    const report = await buildReport(store, h.appId, { days: 21, top: 5, now });
+    const messages = liveMessages(seeded);
+    const senders = messages.filter((m) => m.senderId !== null).map((m) => m.senderId as string);
+    const range = dayRange(now, 21);
+    const perDay = range.map((day) => messages.filter((m) => utcDay(m.createdAt) === day).length);
+    expect(report.messages.totals).toEqual({
+      live: messages.length,
+      deleted: deletedMessageIds.length,
+      inDeletedConversations: messagesOfDeletedConversations.length,
+      inPeriod: perDay.reduce((a, b) => a + b, 0),
+      conversations: new Set(messages.map((m) => m.conversationId)).size,
+      senders: new Set(senders).size,
+    });
+    expect(messages.length).toBeGreaterThan(5_000);
+    expect(report.messages.daily.map((d) => [d.day, d.messages])).toEqual(
+      range.map((d, i) => [d, perDay[i]]),
+    );
+    expect(report.messages.daily.at(-1)?.messages).toBeGreaterThanOrEqual(14); // the seed's own messages today
+
+    const counts = new Map<string, number>();
+    for (const s of senders) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const top = [...counts].sort((a, b) => b[1] - a[1] || byKey(a[0], b[0])).slice(0, 5);
+    expect(report.messages.topSenders.map((s) => [s.senderId, s.messages])).toEqual(top);
+    const first = report.messages.topSenders[0];
+    const theirs = messages.filter((m) => m.senderId === first?.senderId);
+    expect(first?.conversations).toBe(new Set(theirs.map((m) => m.conversationId)).size);
+    expect(first?.lastMessageAt).toBe(new Date(Math.max(...theirs.map((m) => m.createdAt))).toISOString());
+
+    const replies = simulatorReplies(messages);
+    expect(replies.length).toBeGreaterThan(1_000);
+    const rt = report.messages.responseTimes;
+    expect(rt.replies).toBe(replies.length);
+    expect(rt.medianMs).toBe(median(replies.map((r) => r.ms)));
+    expect(rt.daily.map((d) => [d.day, d.replies, d.medianMs])).toEqual(
+      range.map((day) => {
+        const of = replies.filter((r) => r.day === day).map((r) => r.ms);
+        return [day, of.length, of.length === 0 ? null : median(of)];
+      }),
+    );
+    const bySender = new Map<string, number[]>();
+    for (const r of replies) bySender.set(r.senderId, [...(bySender.get(r.senderId) ?? []), r.ms]);
+    const expectedBySender = [...bySender]
+      .sort((a, b) => b[1].length - a[1].length || byKey(a[0], b[0]))
+      .slice(0, 5)
+      .map(([id, ms]) => [id, ms.length, median(ms)]);
+    expect(rt.bySender.map((s) => [s.senderId, s.replies, s.medianMs])).toEqual(expectedBySender);
+  });
+
   it.skipIf(skip)("table, csv and html carry the same numbers", async () => {
     const report = await buildReport(store, seeded.h.appId, { days: 7, byCustomField: "category" });
     const table = renderTable(report);
@@ -133,7 +186,21 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     const html = renderHtml(report);
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
-    expect(html.match(/<svg /g)?.length).toBe(5);
+    expect(html.match(/<svg /g)?.length).toBe(8);
+    const m = report.messages;
+    expect(table).toMatch(/Messages per day\n {2}\d{4}-\d{2}-\d{2}/);
+    expect(table).toContain(`  live messages:          ${m.totals.live.toLocaleString("en-US")} in`);
+    expect(table).toContain(`Top senders (live messages, all time; top ${m.topSenders.length})`);
+    expect(table).toMatch(/ {2}median: {17}\S.* over [\d,]+ replies/);
+    const today = m.daily.at(-1);
+    expect(csv).toContain(`messages_per_day,${today?.day},${today?.messages}`);
+    expect(csv).toContain(`messages,live,${m.totals.live}`);
+    expect(csv).toContain(`top_senders,${m.topSenders[0]?.senderId},${m.topSenders[0]?.messages}`);
+    expect(csv).toContain(`response_time,median_ms,${m.responseTimes.medianMs}`);
+    expect(csv.filter((l) => l.startsWith("response_median_ms_per_day,"))).toHaveLength(7);
+    expect(html).toContain("<figcaption>Messages per day</figcaption>");
+    expect(html).toContain(`${today?.day}: ${today?.messages}</title>`);
+    expect(html).toContain(`<td>${m.responseTimes.bySender[0]?.senderId}</td>`);
     expect(html).toContain(`<b>${report.totals.live.toLocaleString("en-US")}</b>live conversations`);
     expect(html).toContain(`${report.daily.at(-1)?.day}: ${report.daily.at(-1)?.created}`);
   });
@@ -151,6 +218,19 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     });
     expect(report.daily.map((d) => d.created)).toEqual([0, 0, 0]);
     expect(report.byCustom?.values).toEqual([]);
+    expect(report.messages.totals).toEqual({
+      live: 0,
+      deleted: 0,
+      inDeletedConversations: 0,
+      inPeriod: 0,
+      conversations: 0,
+      senders: 0,
+    });
+    expect(report.messages.topSenders).toEqual([]);
+    expect(report.messages.responseTimes).toMatchObject({ replies: 0, medianMs: null, bySender: [] });
+    expect(report.messages.responseTimes.daily.map((d) => d.medianMs)).toEqual([null, null, null]);
+    expect(renderTable(report)).toContain("Messages\n  none mirrored");
+    expect(renderCsv(report)).toContain("response_time,median_ms,\n");
     expect(renderTable(report)).toContain("Dormant: 0 live conversations");
     expect(renderHtml(report)).toContain("<p>None.</p>");
   });
@@ -214,6 +294,104 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     },
   );
 
+  type Line = Record<string, unknown> & { kind: string; id: string; deleted_at: string | null };
+  const collect = () => {
+    const sink: string[] = [];
+    const stream = new Writable({
+      write(chunk, _e, cb) {
+        sink.push(String(chunk));
+        cb();
+      },
+    });
+    return {
+      stream,
+      lines: () =>
+        sink
+          .join("")
+          .trimEnd()
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line),
+    };
+  };
+  /** The API object a line carries: the line without the export's own fields. */
+  const apiObject = ({ kind: _k, deleted_at: _d, ...rest }: Line) => rest;
+
+  it.skipIf(skip)(
+    "--with-messages: every live message once, as TalkJS returned it (content hash), after the conversations",
+    async () => {
+      const out = collect();
+      const summary = await exportMirror(store, seeded.h.appId, out.stream, {
+        withMessages: true,
+        pageSize: 37,
+      });
+      const lines = out.lines();
+      const expected = liveMessages(seeded);
+      expect(summary).toMatchObject({
+        conversations: seeded.live.length,
+        deleted: 0,
+        messages: expected.length,
+        deletedMessages: 0,
+        pages: Math.ceil(seeded.live.length / 37) + Math.ceil(expected.length / 37),
+      });
+      const kinds = lines.map((l) => l.kind);
+      expect(kinds.indexOf("message")).toBe(seeded.live.length);
+      expect(kinds.lastIndexOf("conversation")).toBe(seeded.live.length - 1);
+      expect(lines).toHaveLength(seeded.live.length + expected.length);
+
+      const conversations = new Map(lines.filter((l) => l.kind === "conversation").map((l) => [l.id, l]));
+      for (const c of seeded.live)
+        expect(contentHash(apiObject(conversations.get(c.id) as Line))).toBe(contentHash(c));
+      const messageLines = lines.filter((l) => l.kind === "message");
+      const byId = new Map(messageLines.map((l) => [l.id, l]));
+      expect(byId.size).toBe(messageLines.length); // no message twice, across tied createdAt on page edges
+      for (const m of expected) {
+        const line = byId.get(m.id);
+        expect(line?.deleted_at, m.id).toBeNull();
+        expect(contentHash(apiObject(line as Line)), m.id).toBe(contentHash(m));
+      }
+      // Grouped by conversation, each history oldest first.
+      const seen = new Set<string>();
+      for (let i = 0; i < messageLines.length; i++) {
+        const m = messageLines[i] as Line;
+        const prev = messageLines[i - 1];
+        if (prev?.conversationId !== m.conversationId) {
+          expect(seen.has(String(m.conversationId))).toBe(false);
+          seen.add(String(m.conversationId));
+        } else expect(Number(m.createdAt)).toBeGreaterThanOrEqual(Number(prev?.createdAt));
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    "--with-messages --include-deleted adds deleted messages (with deleted_at) and those of deleted conversations",
+    async () => {
+      const out = collect();
+      const summary = await exportMirror(store, seeded.h.appId, out.stream, {
+        withMessages: true,
+        includeDeleted: true,
+        pageSize: 200,
+      });
+      const messageLines = out.lines().filter((l) => l.kind === "message");
+      const live = liveMessages(seeded);
+      expect(summary.messages).toBe(
+        live.length + seeded.deletedMessageIds.length + seeded.messagesOfDeletedConversations.length,
+      );
+      expect(summary.deletedMessages).toBe(seeded.deletedMessageIds.length);
+      expect(
+        messageLines
+          .filter((l) => l.deleted_at !== null)
+          .map((l) => l.id)
+          .sort(),
+      ).toEqual([...seeded.deletedMessageIds].sort());
+      const byId = new Map(messageLines.map((l) => [l.id, l]));
+      for (const m of seeded.messagesOfDeletedConversations) {
+        expect(byId.get(m.id)?.deleted_at).toBeNull();
+        expect(contentHash(apiObject(byId.get(m.id) as Line))).toBe(contentHash(m));
+      }
+    },
+  );
+
   it.skipIf(skip)("a .gz name gzips; the content is the same as the plain export", async () => {
     const plain = path.join(dir, "plain.ndjson");
     const gz = path.join(dir, "packed.ndjson.gz");
@@ -250,5 +428,31 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     ).rejects.toMatchObject({
       code: "EXPORT_FAILED",
     });
+  });
+
+  // Last in this block: it changes the simulated app (earlier tests compare against the seed).
+  it.skipIf(skip)("--with-messages --since keeps only the messages changed since then", async () => {
+    const { h } = seeded;
+    const future = collect();
+    const none = await exportMirror(store, h.appId, future.stream, {
+      withMessages: true,
+      includeDeleted: true,
+      since: new Date(Date.now() + DAY),
+    });
+    expect(none).toMatchObject({ conversations: 0, messages: 0 });
+
+    const mark = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the mirror's clock must pass `mark`
+    const target = seeded.live.find((c) => c.lastMessage !== null && !c.id.startsWith("fresh"));
+    const added = h.sim.addMessage(target?.id as string, { senderId: "user_00003", text: "Any news?" });
+    await runSync(h.ctx, { clockSkewMs: SKEW_MS });
+    await runMessagePass(h.ctx);
+    const out = collect();
+    const summary = await exportMirror(store, h.appId, out.stream, { withMessages: true, since: mark });
+    expect(summary).toMatchObject({ conversations: 1, messages: 1 });
+    const [conversation, message] = out.lines();
+    expect(conversation).toMatchObject({ kind: "conversation", id: target?.id });
+    expect(message).toMatchObject({ kind: "message", id: added.id, deleted_at: null });
+    expect(contentHash(apiObject(message as Line))).toBe(contentHash(added));
   });
 });
