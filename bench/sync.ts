@@ -6,7 +6,7 @@
 //
 // usage: tsx bench/sync.ts [--conversations 100000] [--reps 3] [--databases sqlite,postgresql]
 //          [--latency-ms 20] [--latency-conversations 10000] [--naive-limit 3000]
-//          [--large 0] [--quick] [--smoke]
+//          [--message-conversations 10000] [--large 0] [--quick] [--smoke]
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // scratch databases are created and dropped.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
     "latency-ms": { type: "string", default: "20" },
     "latency-conversations": { type: "string" },
     "naive-limit": { type: "string" },
+    "message-conversations": { type: "string" },
     large: { type: "string", default: "0" },
     quick: { type: "boolean", default: false },
     smoke: { type: "boolean", default: false },
@@ -47,6 +48,12 @@ const LATENCY_MS = num(flags["latency-ms"], 20);
 const LATENCY_N = num(flags["latency-conversations"], smoke ? 200 : quick ? 3_000 : 10_000);
 const NAIVE_LIMIT = num(flags["naive-limit"], smoke ? 100 : 3_000);
 const LARGE = num(flags.large, 0);
+// Messages: a generated conversation has ~17 messages on average (a long tail up to 3,000), so a
+// smaller app than N keeps the message backfill to a minute or two.
+const MESSAGE_N = num(flags["message-conversations"], smoke ? 150 : quick ? 2_000 : 10_000);
+const MESSAGE_KS = smoke ? [20] : [10, 100, 1_000];
+/** Conversations the k new messages are spread over (k <= this: one message each). */
+const MESSAGE_SPREAD = 250;
 // The smoke run (CI) keeps every step but on SQLite only and tiny sizes, so it stays fast.
 const DATABASES = (flags.databases ?? (smoke ? "sqlite" : "sqlite,postgresql")).split(
   ",",
@@ -166,6 +173,35 @@ async function touch(sim: Sim, db: Db, k: number, round: number): Promise<void> 
     });
     if (!res.ok) throw new Error(`POST message failed: ${res.status} ${await res.text()}`);
   }
+}
+
+/**
+ * k new messages at the simulator, spread round-robin over min(k, MESSAGE_SPREAD) conversations
+ * that already have messages (a reply in an active conversation, the common case). Returns how
+ * many conversations changed.
+ */
+async function addMessages(sim: Sim, db: Db, k: number, round: number): Promise<number> {
+  const n = Math.min(k, MESSAGE_SPREAD);
+  const rows = await withStore(db, (s) =>
+    s.queryRaw(
+      `SELECT id FROM conversations WHERE app_id = '${APP}' AND last_message_id IS NOT NULL
+       ORDER BY id LIMIT ${n} OFFSET ${round * MESSAGE_SPREAD}`,
+    ),
+  );
+  for (const [i, { id }] of rows.entries()) {
+    const count = Math.floor(k / n) + (i < k % n ? 1 : 0);
+    const body = Array.from({ length: count }, (_, j) => ({
+      text: `bench ${round}.${j}`,
+      type: "SystemMessage",
+    }));
+    const res = await fetch(`${sim.url}/v1/${APP}/conversations/${encodeURIComponent(String(id))}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`POST messages failed: ${res.status} ${await res.text()}`);
+  }
+  return rows.length;
 }
 
 // ---- stats and output -----------------------------------------------------------------------
@@ -346,6 +382,55 @@ async function main(): Promise<void> {
       row("5", `reconcile ${fmt(N)} ${provider}: peak RSS`, `${fmt(reconcileRss[provider] ?? 0)} MB`, "", "");
     }
     await sim.stop();
+
+    // 7: messages. A message backfill (every history, after the conversation backfill), then
+    // k new messages and the sync job (conversation sync + message pass) that picks them up.
+    const msim = await startSim(MESSAGE_N, 0);
+    for (const provider of DATABASES) {
+      const db = await freshDb(provider);
+      try {
+        await task({ op: "backfill", simUrl: msim.url, dbUrl: db.url });
+        const runs: TaskResult[] = [];
+        for (let rep = 0; rep < REPS; rep++) {
+          if (rep > 0)
+            await withStore(db, (s) => s.queryRaw(`DELETE FROM message_sync_state WHERE app_id = '${APP}'`));
+          if (rep > 0) await withStore(db, (s) => s.queryRaw(`DELETE FROM messages WHERE app_id = '${APP}'`));
+          runs.push(await task({ op: "messages", simUrl: msim.url, dbUrl: db.url }));
+        }
+        const m = (r: TaskResult) => r.messages ?? { seconds: 1, fetched: 0, conversations: 1, requests: 0 };
+        const rates = runs.map((r) => m(r).fetched / m(r).seconds);
+        const last = m(runs.at(-1) as TaskResult);
+        row(
+          "7",
+          `message backfill ${provider} (${fmt(last.fetched)} messages, ${fmt(last.conversations)} conv)`,
+          `${fmt(median(rates))} msg/s${spread(rates)}`,
+          "",
+          "",
+        );
+        row(
+          "7",
+          `message backfill ${provider}: requests/conversation, peak RSS`,
+          `${fmt(last.requests / Math.max(1, last.conversations), 2)}, ${fmt(median(runs.map((r) => r.maxRssMb)))} MB`,
+          "~1 + messages/100",
+          "",
+        );
+        for (const [round, k] of MESSAGE_KS.entries()) {
+          const changed = await addMessages(msim, db, k, round);
+          const s = await task({ op: "sync+messages", simUrl: msim.url, dbUrl: db.url });
+          const mm = m(s);
+          row(
+            "7",
+            `sync ${provider}, k=${fmt(k)} new messages in ${fmt(changed)} conv`,
+            `${mm.requests} message requests (${fmt(mm.seconds, 2)} s), +${s.requests - mm.requests} conversation requests; ${fmt(s.seconds, 2)} s total`,
+            `<= ${changed} + 2`,
+            ok(mm.requests <= changed + 2 && mm.fetched >= k),
+          );
+        }
+      } finally {
+        await db.drop();
+      }
+    }
+    await msim.stop();
 
     // 5: the same reconcile on LARGE conversations (SQLite), for the memory difference.
     if (LARGE > 0) {
