@@ -227,7 +227,8 @@ export class AppStore {
     if (r.messages) return r.messages;
     // The lastMessage of every listed conversation asks for one message: not worth caching (and
     // it would evict the long histories the cache is for).
-    if (take !== Number.POSITIVE_INFINITY) return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+    if (take !== Number.POSITIVE_INFINITY)
+      return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
     const cached = this.historyCache.get(r.id);
     if (cached) {
       this.historyCache.delete(r.id);
