@@ -35,7 +35,11 @@ export function runMirrorJob(
   return withRunLock(ctx, kind, async () => {
     const summary: BackfillSummary | SyncSummary | ReconcileSummary =
       kind === "backfill"
-        ? await runBackfill(ctx, { restart: options.restart === true, clockSkewMs: settings.clockSkewMs })
+        ? await runBackfill(ctx, {
+            restart: options.restart === true,
+            clockSkewMs: settings.clockSkewMs,
+            concurrency: settings.backfillConcurrency,
+          })
         : kind === "sync"
           ? await runSync(ctx, { clockSkewMs: settings.clockSkewMs })
           : await runReconcile(ctx, {

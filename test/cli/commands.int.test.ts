@@ -153,6 +153,16 @@ describe("command errors", () => {
     const wrong = await runCli(["sync", "--restart"], {});
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/--restart/);
+
+    const windows = await runCli(["backfill", "--concurrency", "0"], {
+      TALKJS_APP_ID: "a",
+      TALKJS_SECRET_KEY: "sk_test_supersecret",
+    });
+    expect(windows.code).toBe(2);
+    expect(windows.stderr).toMatch(/BACKFILL_CONCURRENCY/);
+    const notBackfill = await runCli(["reconcile", "--concurrency", "4"], {});
+    expect(notBackfill.code).toBe(2);
+    expect(notBackfill.stderr).toMatch(/--concurrency: only applies to backfill/);
   });
 
   it("a TalkJS that rejects the key: exit 1, a clear message, the key redacted", async () => {
