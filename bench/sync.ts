@@ -6,7 +6,7 @@
 //
 // usage: tsx bench/sync.ts [--conversations 100000] [--reps 3] [--databases sqlite,postgresql]
 //          [--latency-ms 20] [--latency-conversations 10000] [--naive-limit 3000]
-//          [--message-conversations 10000] [--large 0] [--quick] [--smoke]
+//          [--message-conversations 10000] [--parallel-conversations 10000] [--large 0] [--quick] [--smoke]
 //          [--only core,messages,parallel,large,latency]   (default: all; large needs --large N)
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // scratch databases are created and dropped.
@@ -35,6 +35,7 @@ const { values: flags } = parseArgs({
     "latency-conversations": { type: "string" },
     "naive-limit": { type: "string" },
     "message-conversations": { type: "string" },
+    "parallel-conversations": { type: "string" },
     large: { type: "string", default: "0" },
     only: { type: "string" },
     quick: { type: "boolean", default: false },
@@ -54,6 +55,10 @@ const LARGE = num(flags.large, 0);
 // smaller app than N keeps the message backfill to a minute or two.
 const MESSAGE_N = num(flags["message-conversations"], smoke ? 150 : quick ? 2_000 : 10_000);
 const MESSAGE_KS = smoke ? [20] : [10, 100, 1_000];
+// Parallel backfill: windows paged at once, against a simulator with a real API's latency.
+const PARALLEL_N = num(flags["parallel-conversations"], smoke ? 300 : quick ? 3_000 : 10_000);
+const PARALLEL_LATENCY_MS = 50;
+const PARALLEL_WINDOWS = smoke ? [1, 4] : [1, 2, 4, 8];
 /** Conversations the k new messages are spread over (k <= this: one message each). */
 const MESSAGE_SPREAD = 250;
 // The smoke run (CI) keeps every step but on SQLite only and tiny sizes, so it stays fast.
@@ -457,6 +462,50 @@ async function main(): Promise<void> {
         }
       }
       await msim.stop();
+    }
+
+    // 3: parallel backfill, 1/2/4/8 windows, at 50 ms per request; the client may run 8 requests
+    // at once in every case (so only the windows differ) and its rate limit is lifted.
+    if (section("parallel")) {
+      const psim = await startSim(PARALLEL_N, PARALLEL_LATENCY_MS);
+      for (const provider of DATABASES) {
+        const rates: Record<string, number[]> = {};
+        const speedups: Record<string, number[]> = {};
+        for (let rep = 0; rep < REPS; rep++) {
+          let base = 0;
+          for (const windows of PARALLEL_WINDOWS) {
+            const db = await freshDb(provider);
+            try {
+              const b = await task({
+                op: "backfill",
+                simUrl: psim.url,
+                dbUrl: db.url,
+                concurrency: windows,
+                maxConcurrency: 8,
+              });
+              if (b.conversations < PARALLEL_N)
+                throw new Error(`parallel backfill missed rows: ${b.conversations}`);
+              push(rates, String(windows), rate(b));
+              if (windows === 1) base = rate(b);
+              push(speedups, String(windows), rate(b) / base);
+            } finally {
+              await db.drop();
+            }
+          }
+        }
+        for (const windows of PARALLEL_WINDOWS) {
+          const rs = rates[String(windows)] ?? [];
+          const sp = speedups[String(windows)] ?? [];
+          row(
+            "3",
+            `backfill ${provider}, ${PARALLEL_LATENCY_MS} ms, ${windows} window(s), ${fmt(PARALLEL_N)}`,
+            `${fmt(median(rs))} conv/s${spread(rs)}; speed-up ${fmt(median(sp), 2)}x${spread(sp, 2)}`,
+            "",
+            "",
+          );
+        }
+      }
+      await psim.stop();
     }
 
     // 5: the same reconcile on LARGE conversations (SQLite), for the memory difference.

@@ -108,7 +108,11 @@ async function main(spec: TaskSpec): Promise<TaskResult> {
     }
     let summary: RunSummary;
     if (spec.op === "backfill") {
-      summary = await runBackfill(ctx, { clockSkewMs: skew, restart: true });
+      summary = await runBackfill(ctx, {
+        clockSkewMs: skew,
+        restart: true,
+        concurrency: spec.concurrency ?? 1,
+      });
     } else if (spec.op === "sync") summary = await runSync(ctx, { clockSkewMs: skew });
     else summary = await runReconcile(ctx, { maxDeleteShare: 0.1, allowMassDelete: false });
     return {
