@@ -41,7 +41,10 @@ export function runMirrorJob(
             concurrency: settings.backfillConcurrency,
           })
         : kind === "sync"
-          ? await runSync(ctx, { clockSkewMs: settings.clockSkewMs })
+          ? await runSync(ctx, {
+              clockSkewMs: settings.clockSkewMs,
+              backfillConcurrency: settings.backfillConcurrency,
+            })
           : await runReconcile(ctx, {
               maxDeleteShare: settings.maxDeleteShare,
               allowMassDelete: options.allowMassDelete === true,

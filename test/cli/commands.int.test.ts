@@ -109,6 +109,24 @@ describe.each(PROVIDERS)("commands on %s", (provider) => {
     expect(human.stdout).toMatch(/reconcile\s+#\d+ succeeded/);
   });
 
+  it.skipIf(skip)(
+    "backfill --concurrency pages several windows and lists every conversation once",
+    async () => {
+      const live = sim.allConversations().length;
+      const result = await runCli(
+        ["backfill", "--restart", "--concurrency", "3", "--no-messages", "--json"],
+        env,
+      );
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        kind: "backfill",
+        windows: 3,
+        fetched: live,
+        inserted: 0,
+      });
+    },
+  );
+
   it.skipIf(skip)("flags win over the environment, which wins over a config file", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-cfg-"));
     try {
