@@ -200,12 +200,13 @@ async function touch(sim: Sim, db: Db, k: number, round: number): Promise<void> 
  */
 async function addMessages(sim: Sim, db: Db, k: number, round: number): Promise<number> {
   const n = Math.min(k, MESSAGE_SPREAD);
-  const rows = await withStore(db, (s) =>
-    s.queryRaw(
-      `SELECT id FROM conversations WHERE app_id = '${APP}' AND last_message_id IS NOT NULL
-       ORDER BY id LIMIT ${n} OFFSET ${round * MESSAGE_SPREAD}`,
-    ),
+  // Sorted here, not by ORDER BY: PostgreSQL's collation orders ids differently from SQLite's
+  // binary order, and both databases must get the same conversations (their histories differ).
+  const all = await withStore(db, (s) =>
+    s.queryRaw(`SELECT id FROM conversations WHERE app_id = '${APP}' AND last_message_id IS NOT NULL`),
   );
+  const ids = all.map((r) => String(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const rows = ids.slice(round * MESSAGE_SPREAD, round * MESSAGE_SPREAD + n).map((id) => ({ id }));
   for (const [i, { id }] of rows.entries()) {
     const count = Math.floor(k / n) + (i < k % n ? 1 : 0);
     const body = Array.from({ length: count }, (_, j) => ({

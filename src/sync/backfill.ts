@@ -8,6 +8,7 @@
 // conversation at or past `until`, which belongs to the next window). Fetches overlap, writes stay
 // serial (one transaction at a time, each carrying every window's committed cursor in the one
 // checkpoint), and the pass completes only when every window has reached its end.
+import { setMaxListeners } from "node:events";
 import { MirrorError } from "../errors.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import {
@@ -124,6 +125,9 @@ async function eachWindow(
 ): Promise<void> {
   const stop = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  // Every window's request in flight (and its rate-limit wait) listens on this one signal; they
+  // are removed when each settles (checked), so Node's leak warning at 10 would be a false alarm.
+  setMaxListeners(Math.max(10, windows.length * 4), signal);
   let failure: { error: unknown } | undefined;
   await Promise.all(
     windows.map(async (w, i) => {
