@@ -122,8 +122,15 @@ describe.each(PROVIDERS)("commands on %s", (provider) => {
         kind: "backfill",
         windows: 3,
         fetched: live,
-        inserted: 0,
       });
+      // The human summary names the windows; a second pass over the same app changes nothing.
+      const human = await runCli(["backfill", "--restart", "--concurrency", "2", "--no-messages"], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(
+        new RegExp(
+          `^Backfill finished \\(2 windows\\): ${live} conversations in \\d+ pages \\(0 new, 0 updated, ${live} unchanged\\)`,
+        ),
+      );
     },
   );
 
