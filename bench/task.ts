@@ -7,13 +7,14 @@ import { migrateDatabase } from "../src/store/migrate.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import { runBackfill } from "../src/sync/backfill.ts";
 import { runSync } from "../src/sync/incremental.ts";
+import { runMessagePass } from "../src/sync/messages.ts";
 import { runReconcile } from "../src/sync/reconcile.ts";
 import type { RunSummary, SyncContext } from "../src/sync/run.ts";
 import { createTalkJSClient, type TalkJSClient } from "../src/talkjs/client.ts";
 import { pageConversations } from "../src/talkjs/pagination.ts";
 import { naiveUpsert, openNaiveClient } from "./naive.ts";
 
-export type TaskOp = "fetch" | "backfill" | "naive" | "sync" | "reconcile";
+export type TaskOp = "fetch" | "backfill" | "naive" | "sync" | "reconcile" | "messages" | "sync+messages";
 
 export interface TaskSpec {
   op: TaskOp;
@@ -40,6 +41,8 @@ export interface TaskResult {
   inserted?: number;
   updated?: number;
   unchanged?: number;
+  /** messages, sync+messages: the message pass's share. */
+  messages?: { seconds: number; fetched: number; conversations: number; requests: number };
 }
 
 async function main(spec: TaskSpec): Promise<TaskResult> {
@@ -86,9 +89,30 @@ async function main(spec: TaskSpec): Promise<TaskResult> {
     const ctx: SyncContext = { client, store, appId: spec.appId, logger };
     const skew = spec.clockSkewMs ?? 0;
     const t0 = performance.now();
+    if (spec.op === "messages" || spec.op === "sync+messages") {
+      // The message pass alone (after a conversation backfill: every history), or the job a
+      // scheduled sync runs: the conversation sync, then the message pass for what it changed.
+      const s = spec.op === "sync+messages" ? await runSync(ctx, { clockSkewMs: skew }) : undefined;
+      const before = client.stats.requests;
+      const t1 = performance.now();
+      const m = await runMessagePass(ctx, {});
+      return {
+        ...result(spec.op, t0, s?.fetched ?? 0, client),
+        messages: {
+          seconds: (performance.now() - t1) / 1000,
+          fetched: m.fetched,
+          conversations: m.conversations,
+          requests: client.stats.requests - before,
+        },
+      };
+    }
     let summary: RunSummary;
     if (spec.op === "backfill") {
-      summary = await runBackfill(ctx, { clockSkewMs: skew, restart: true });
+      summary = await runBackfill(ctx, {
+        clockSkewMs: skew,
+        restart: true,
+        concurrency: spec.concurrency ?? 1,
+      });
     } else if (spec.op === "sync") summary = await runSync(ctx, { clockSkewMs: skew });
     else summary = await runReconcile(ctx, { maxDeleteShare: 0.1, allowMassDelete: false });
     return {

@@ -115,11 +115,14 @@ function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
 }
 
 const RUN_HELP = {
-  backfill: `Usage: talkjs-mirror backfill [--restart] [--no-messages] [--quiet] [common options]
+  backfill: `Usage: talkjs-mirror backfill [--restart] [--concurrency N] [--no-messages] [--quiet] [common options]
 
 Copies every conversation of the app into the database, committing each page with its cursor,
 then every conversation's messages. An interrupted backfill resumes where it stopped (finished
-conversations' messages are not fetched again); --restart starts a fresh pass.`,
+conversations' messages are not fetched again); --restart starts a fresh pass.
+--concurrency N (BACKFILL_CONCURRENCY, default 1) pages N createdAt windows at once; it takes
+effect when a pass starts (a resumed pass keeps its windows) and TALKJS_MAX_CONCURRENCY and the
+client's rate limit still apply.`,
   sync: `Usage: talkjs-mirror sync [--no-messages] [--quiet] [common options]
 
 One incremental pass: conversations created, and conversations with new messages, since the last
@@ -137,6 +140,7 @@ message history (catches edited and deleted old messages).`,
 async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation): Promise<void> {
   const { values, settings } = parseCommand(inv, {
     restart: { type: "boolean", default: false },
+    concurrency: { type: "string" },
     "allow-mass-delete": { type: "boolean", default: false },
     "max-delete-share": { type: "string" },
     quiet: { type: "boolean", default: false },
@@ -153,6 +157,11 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     );
   }
   if (kind !== "backfill" && values.restart) throw new ConfigError("--restart", "only applies to backfill");
+  if (kind !== "backfill" && values.concurrency !== undefined)
+    throw new ConfigError(
+      "--concurrency",
+      "only applies to backfill (set BACKFILL_CONCURRENCY for the worker)",
+    );
   if (kind !== "reconcile" && (values["allow-mass-delete"] || values["max-delete-share"] !== undefined)) {
     throw new ConfigError("--allow-mass-delete", "and --max-delete-share only apply to reconcile");
   }
@@ -163,6 +172,7 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
         ? {}
         : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
       values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
+      values.concurrency === undefined ? {} : { BACKFILL_CONCURRENCY: String(values.concurrency) },
     ),
     { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
   );

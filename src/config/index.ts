@@ -29,6 +29,7 @@ export const SYNC_DEFAULTS = {
   maxDeleteShare: 0.1,
   mirrorMessages: true,
   messageConcurrency: 4,
+  backfillConcurrency: 1,
 } as const;
 
 /** TalkJS client settings without the credentials, validated. */
@@ -44,6 +45,8 @@ export interface SyncSettings {
   mirrorMessages: boolean;
   /** Conversations whose messages are fetched at once. */
   messageConcurrency: number;
+  /** createdAt windows a backfill pass pages at once. */
+  backfillConcurrency: number;
 }
 
 export interface AppConfig {
@@ -81,6 +84,10 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       }),
       mirrorMessages: readBoolean(env, "MIRROR_MESSAGES", SYNC_DEFAULTS.mirrorMessages),
       messageConcurrency: readInteger(env, "MESSAGES_CONCURRENCY", SYNC_DEFAULTS.messageConcurrency, {
+        min: 1,
+        max: 64,
+      }),
+      backfillConcurrency: readInteger(env, "BACKFILL_CONCURRENCY", SYNC_DEFAULTS.backfillConcurrency, {
         min: 1,
         max: 64,
       }),

@@ -40,6 +40,9 @@ interface ConvRecord {
   messages: Message[] | null;
 }
 
+/** Generated histories kept (see AppStore.historyCache): at most ~3,000 messages each. */
+const HISTORY_CACHE_SIZE = 64;
+
 type TsKey = (r: ConvRecord) => number;
 const createdKey: TsKey = (r) => r.createdAt;
 const activityKey: TsKey = (r) => r.lastActivity;
@@ -166,6 +169,13 @@ export class AppStore {
   private userIndex: Map<UserId, ConvRecord[]> | null = null;
   private readonly poolSize: number;
   private messageCounter = 0;
+  /**
+   * Generated histories of the conversations read most recently (bounded, insertion order as LRU).
+   * A history is a pure function of (seed, index) and paging one of 3,000 messages 100 at a time
+   * would otherwise regenerate it 30 times (quadratic); a handful of entries covers the mirror's
+   * concurrent readers and memory stays bounded at 1M conversations.
+   */
+  private readonly historyCache = new Map<string, Message[]>();
 
   constructor(
     private readonly seed: number,
@@ -215,7 +225,23 @@ export class AppStore {
 
   private messagesOf(r: ConvRecord, take = Number.POSITIVE_INFINITY): Message[] {
     if (r.messages) return r.messages;
-    return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+    // The lastMessage of every listed conversation asks for one message: not worth caching (and
+    // it would evict the long histories the cache is for).
+    if (take !== Number.POSITIVE_INFINITY)
+      return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+    const cached = this.historyCache.get(r.id);
+    if (cached) {
+      this.historyCache.delete(r.id);
+      this.historyCache.set(r.id, cached);
+      return cached;
+    }
+    const all = generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+    this.historyCache.set(r.id, all);
+    if (this.historyCache.size > HISTORY_CACHE_SIZE) {
+      const oldest = this.historyCache.keys().next().value;
+      if (oldest !== undefined) this.historyCache.delete(oldest);
+    }
+    return all;
   }
 
   private lastMessageOf(r: ConvRecord): Message | null {
@@ -384,7 +410,11 @@ export class AppStore {
 
   private materialize(r: ConvRecord): { meta: ConversationMeta; messages: Message[] } {
     r.meta ??= this.metaOf(r);
-    r.messages ??= this.messagesOf(r);
+    if (!r.messages) {
+      // From now on the record owns (and mutates) its history; the cache must not serve it.
+      r.messages = this.messagesOf(r);
+      this.historyCache.delete(r.id);
+    }
     return { meta: r.meta, messages: r.messages };
   }
 

@@ -28,7 +28,8 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
   const lines: string[] = [];
   if (summary.kind === "backfill") {
     const b = summary as BackfillSummary;
-    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}: ${counts(b)}.`);
+    const windows = b.windows > 1 ? ` (${b.windows} windows)` : "";
+    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${counts(b)}.`);
   } else if (summary.kind === "sync") {
     const s = summary as SyncSummary;
     if (s.backfill) lines.push(formatRunSummary(s.backfill));

@@ -16,6 +16,8 @@ import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
 export interface SyncOptions {
   /** Margin (ms) for clocks that disagree and for messages landing mid-pass. */
   clockSkewMs: number;
+  /** Windows of the backfill this sync runs first when none has completed (BACKFILL_CONCURRENCY). */
+  backfillConcurrency?: number;
 }
 
 export interface SyncSummary extends RunSummary {
@@ -34,7 +36,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions): Promise<S
       { job: "sync" },
       "this mirror has no completed backfill yet: running one first (an interrupted one resumes)",
     );
-    backfill = await runBackfill(ctx, { clockSkewMs: options.clockSkewMs });
+    backfill = await runBackfill(ctx, {
+      clockSkewMs: options.clockSkewMs,
+      concurrency: options.backfillConcurrency ?? 1,
+    });
   }
   const fallback = (await store.getSyncState(appId, BACKFILL_STREAM))?.watermark?.getTime() ?? 0;
   const createdFrom = (await store.getSyncState(appId, CREATED_STREAM))?.watermark?.getTime() ?? fallback;

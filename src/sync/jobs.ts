@@ -35,9 +35,16 @@ export function runMirrorJob(
   return withRunLock(ctx, kind, async () => {
     const summary: BackfillSummary | SyncSummary | ReconcileSummary =
       kind === "backfill"
-        ? await runBackfill(ctx, { restart: options.restart === true, clockSkewMs: settings.clockSkewMs })
+        ? await runBackfill(ctx, {
+            restart: options.restart === true,
+            clockSkewMs: settings.clockSkewMs,
+            concurrency: settings.backfillConcurrency,
+          })
         : kind === "sync"
-          ? await runSync(ctx, { clockSkewMs: settings.clockSkewMs })
+          ? await runSync(ctx, {
+              clockSkewMs: settings.clockSkewMs,
+              backfillConcurrency: settings.backfillConcurrency,
+            })
           : await runReconcile(ctx, {
               maxDeleteShare: settings.maxDeleteShare,
               allowMassDelete: options.allowMassDelete === true,

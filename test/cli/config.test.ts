@@ -27,6 +27,7 @@ describe("loadConfig", () => {
       maxDeleteShare: 0.1,
       mirrorMessages: true,
       messageConcurrency: 4,
+      backfillConcurrency: 1,
     });
     expect(config.database.provider).toBe("sqlite");
     expect(config.log).toEqual({ level: "info", pretty: false });

@@ -205,6 +205,20 @@ describe.each(PROVIDERS)("store on %s", (provider) => {
     expect(await store.getConversation(app, "x2")).toBeNull();
     expect((await store.getConversation(app, "x1"))?.subject).toBe("Subject of x1");
     expect((await store.getSyncState(app, "activity"))?.cursor).toBe('{"after":"x1"}');
+
+    // A later checkpoint without a watermark keeps the stored one and clears a recorded error.
+    await store.recordSyncError(app, "activity", "boom");
+    const later = new Date(T0 + 30_000);
+    await store.upsertConversations(app, [makeConversation("x3")], {
+      seenAt: later,
+      checkpoint: { stream: "activity", cursor: '{"after":"x3"}' },
+    });
+    expect(await store.getSyncState(app, "activity")).toMatchObject({
+      cursor: '{"after":"x3"}',
+      watermark: new Date(T0),
+      lastSuccessAt: later,
+      lastError: null,
+    });
   });
 
   it.skipIf(skip)("supports reconcile: mark seen by run, list unseen, mark deleted, resurrect", async () => {

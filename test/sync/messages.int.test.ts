@@ -17,6 +17,7 @@ const SETTINGS: SyncSettings = {
   maxDeleteShare: 0.5,
   mirrorMessages: true,
   messageConcurrency: 3,
+  backfillConcurrency: 1,
 };
 
 const msg = (id: string, createdAt: number): Message =>

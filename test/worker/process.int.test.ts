@@ -120,7 +120,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
           // ...and the checkpoint sits at the last of them.
           const cursor = JSON.parse(
             (await store.getSyncState(sim.appId, BACKFILL_STREAM))?.cursor ?? "null",
-          ) as { pager: { ts: number } } | null;
+          ) as { windows: { pager: { ts: number } }[] } | null;
           const [newest] = await store.queryRaw(
             `SELECT MAX(created_at) AS newest FROM conversations WHERE app_id = '${sim.appId}'`,
           );
@@ -128,7 +128,9 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
             newest?.newest instanceof Date
               ? newest.newest.getTime()
               : new Date(String(newest?.newest)).getTime();
-          expect(cursor?.pager.ts).toBe(newestMs);
+          // (one window: BACKFILL_CONCURRENCY defaults to 1)
+          expect(cursor?.windows).toHaveLength(1);
+          expect(cursor?.windows[0]?.pager.ts).toBe(newestMs);
 
           const resumed = await runCli(["backfill", "--json"], { ...baseEnv(), LOG_LEVEL: "warn" });
           expect(resumed.code).toBe(0);
