@@ -9,12 +9,12 @@ import { runDemo } from "../../src/demo.ts";
 import { contentHash } from "../../src/store/hash.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runCli } from "../cli/run-cli.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { liveMessages, type Seeded, seedMirror } from "./seed.ts";
 
 describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider);
+  const { skip } = fixture;
   let store: Store;
   let seeded: Seeded;
   let dir: string;
@@ -22,17 +22,15 @@ describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
 
   beforeAll(async () => {
     if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url });
+    store = fixture.store;
     seeded = await seedMirror(store, 300);
     dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-cmd-"));
-    env = { TALKJS_APP_ID: seeded.h.appId, DATABASE_URL: db.url, LOG_LEVEL: "warn" };
+    env = { TALKJS_APP_ID: seeded.h.appId, DATABASE_URL: fixture.db.url, LOG_LEVEL: "warn" };
   });
+  // Runs before the fixture closes the store (after-hooks run in reverse order).
   afterAll(async () => {
     if (skip) return;
     await seeded?.h.close();
-    await store?.close();
-    await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -132,7 +130,7 @@ describe.each(PROVIDERS)("report and export commands on %s", (provider) => {
     expect(since.code).toBe(2);
     expect(since.stderr).toMatch(/--since: "soon" is not a date/);
     expect(readdirSync(dir)).not.toContain("x.ndjson");
-    const noApp = await runCli(["report"], { DATABASE_URL: db.url });
+    const noApp = await runCli(["report"], { DATABASE_URL: fixture.db.url });
     expect(noApp.code).toBe(2);
     expect(noApp.stderr).toMatch(/TALKJS_APP_ID: is required/);
   });

@@ -12,10 +12,10 @@ import { renderHtml } from "../../src/analytics/html.ts";
 import { bar, renderCsv, renderTable } from "../../src/analytics/render.ts";
 import { buildReport, dayRange, parseByFlag } from "../../src/analytics/report.ts";
 import { canonicalJson, contentHash } from "../../src/store/hash.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import type { Store } from "../../src/store/store.ts";
 import { runSync } from "../../src/sync/incremental.ts";
 import { runMessagePass } from "../../src/sync/messages.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { SKEW_MS } from "../sync/harness.ts";
 import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
@@ -44,24 +44,22 @@ describe("report pieces", () => {
 });
 
 describe.each(PROVIDERS)("report and export on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider);
+  const { skip } = fixture;
   let store: Store;
   let seeded: Seeded;
   let dir: string;
 
   beforeAll(async () => {
     if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url });
+    store = fixture.store;
     seeded = await seedMirror(store);
     dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-export-"));
   });
+  // Runs before the fixture closes the store (after-hooks run in reverse order).
   afterAll(async () => {
     if (skip) return;
     await seeded?.h.close();
-    await store?.close();
-    await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 

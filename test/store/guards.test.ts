@@ -3,10 +3,10 @@
 import { spawn } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.ts";
 import { openStore } from "../../src/store/store.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { makeConversation, T0 } from "./fixtures.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,19 +40,11 @@ function lockingChild(url: string, appId: string): Promise<{ kill(): Promise<voi
 }
 
 describe.each(PROVIDERS)("store guards on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider, { poolSize: 3 });
+  const { skip } = fixture;
   let store: Store;
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url, poolSize: 3 });
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
   });
 
   it.skipIf(skip)("an older copy never overwrites a newer one, whatever the commit order", async () => {
@@ -120,7 +112,7 @@ describe.each(PROVIDERS)("store guards on %s", (provider) => {
   });
 
   it.skipIf(skip)("a lock held by a process killed with SIGKILL is free for the next run", async () => {
-    const child = await lockingChild(db.url, "lock-kill");
+    const child = await lockingChild(fixture.db.url, "lock-kill");
     expect(await store.acquireRunLock("lock-kill", holder("sync"))).toBeNull();
     await child.kill();
     // PostgreSQL frees the advisory lock when the session dies; SQLite sees the holder's pid gone.
@@ -134,7 +126,7 @@ describe.each(PROVIDERS)("store guards on %s", (provider) => {
   });
 
   it.skipIf(skip)("closing a store releases the locks it holds", async () => {
-    const other = await openStore({ url: db.url });
+    const other = await openStore({ url: fixture.db.url });
     expect(await other.acquireRunLock("lock-close", holder("sync"))).not.toBeNull();
     expect(await store.acquireRunLock("lock-close", holder("sync"))).toBeNull();
     await other.close();

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, contentHash } from "../../src/store/hash.ts";
 import type { Store } from "../../src/store/store.ts";
-import { openStore } from "../../src/store/store.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { makeConversation, T0 } from "./fixtures.ts";
 
 const APP = "app_test";
@@ -19,19 +18,11 @@ describe("contentHash", () => {
 });
 
 describe.each(PROVIDERS)("store on %s", (provider) => {
-  const skip = provider === "postgresql" && !postgresAvailable();
-  let db: TestDatabase;
+  const fixture = useStore(provider, { poolSize: 3 });
+  const { skip } = fixture;
   let store: Store;
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await freshDatabase(provider);
-    store = await openStore({ url: db.url, poolSize: 3 });
-  });
-  afterAll(async () => {
-    if (skip) return;
-    await store?.close();
-    await db?.drop();
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
   });
 
   it.skipIf(skip)("inserts, then counts unchanged rows without touching updated_at", async () => {
