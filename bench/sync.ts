@@ -91,11 +91,12 @@ async function startSim(conversations: number, latencyMs: number): Promise<Sim> 
   args.push("--secret-key", SECRET, "--conversations", String(conversations), "--seed", "7");
   args.push("--latency-ms", String(latencyMs));
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  child.stdout?.setEncoding("utf8"); // decode across chunk boundaries
   children.add(child);
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
+    child.stdout?.on("data", (c: string) => {
+      out += c;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
@@ -122,10 +123,11 @@ async function task(spec: Omit<TaskSpec, "appId" | "secretKey">): Promise<TaskRe
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
+  child.stdout?.setEncoding("utf8"); // decode across chunk boundaries
   children.add(child);
   let out = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
+  child.stdout?.on("data", (c: string) => {
+    out += c;
   });
   const code = await new Promise<number | null>((r) => child.on("exit", r));
   children.delete(child);

@@ -33,8 +33,8 @@ describe("talkjs-mirror command line", () => {
   it("serves the simulator until SIGTERM and answers the documented listing", async () => {
     const child = spawnCli(["simulator", "--port", "0", "--conversations", "50", "--seed", "3"]);
     let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
+    child.stdout?.on("data", (chunk: string) => {
+      output += chunk;
     });
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout?.on("data", () => {

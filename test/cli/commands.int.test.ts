@@ -43,8 +43,8 @@ describe.each(PROVIDERS)("commands on %s", (provider) => {
     async () => {
       const child = spawnCli(["backfill"], env);
       let stderr = "";
-      child.stderr?.on("data", (c: Buffer) => {
-        stderr += c.toString();
+      child.stderr?.on("data", (c: string) => {
+        stderr += c;
       });
       // Kill it mid-pass, after a few pages (the simulator answers each in ≥ 15 ms). The test
       // keeps no connection to the database meanwhile: only the child touches it.

@@ -10,24 +10,31 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Spawns the CLI with stdout and stderr decoded as UTF-8 strings: decoding each chunk on its own
+ * would split a multi-byte character that straddles two chunks into replacement characters.
+ */
 export function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
     cwd: projectRoot,
     // A clean environment: only what the test gives, plus PATH/HOME for node itself.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  child.stdout?.setEncoding("utf8");
+  child.stderr?.setEncoding("utf8");
+  return child;
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const child = spawnCli(args, env);
   let stdout = "";
   let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
+  child.stdout?.on("data", (chunk: string) => {
+    stdout += chunk;
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
+  child.stderr?.on("data", (chunk: string) => {
+    stderr += chunk;
   });
   return new Promise((resolve, reject) => {
     child.on("error", reject);

@@ -24,8 +24,8 @@ function spawnWorker(env: Record<string, string>): Spawned {
   const lines: Record<string, unknown>[] = [];
   let buffer = "";
   let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString();
+  child.stdout?.on("data", (chunk: string) => {
+    buffer += chunk;
     let nl = buffer.indexOf("\n");
     while (nl >= 0) {
       const line = buffer.slice(0, nl);
@@ -35,8 +35,8 @@ function spawnWorker(env: Record<string, string>): Spawned {
       nl = buffer.indexOf("\n");
     }
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
+  child.stderr?.on("data", (chunk: string) => {
+    stderr += chunk;
   });
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     child.on("close", (code) => resolve({ code, at: Date.now() })),
