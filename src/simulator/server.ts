@@ -3,8 +3,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { UserId } from "../talkjs/types.ts";
+import { AppStore, type ListQuery } from "./app-store.ts";
 import { checkAuthorization } from "./auth.ts";
 import { FaultEngine } from "./faults.ts";
+import type { ConversationPatch, CustomPatch } from "./meta.ts";
 import {
   BadRequest,
   ORDERING_VERSION,
@@ -16,7 +18,6 @@ import {
   parseTimestamp,
   USER_404_VERSION,
 } from "./query.ts";
-import { AppStore, type ConversationPatch, type CustomPatch, type ListQuery } from "./store.ts";
 import type { RequestLogEntry, SimulatedMessageInput, Simulator, SimulatorOptions } from "./types.ts";
 
 type Query = Record<string, string>;
