@@ -2,21 +2,16 @@
 // usage: tsx bench/store-upsert.ts [N=5000] [sqlite|postgresql|both]
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // a scratch database is created and dropped.
-import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import pg from "pg";
 import { type DatabaseProvider, parseDatabaseUrl } from "../src/store/database-url.ts";
 import { migrateDatabase } from "../src/store/migrate.ts";
 import { openStore } from "../src/store/store.ts";
 import type { Conversation } from "../src/talkjs/types.ts";
-import { naiveUpsert, openNaiveClient } from "./naive.ts";
+import { freshDb } from "./lib/db.ts";
+import { naiveUpsert, openNaiveClient } from "./lib/naive.ts";
 
 const N = Number(process.argv[2] ?? 5000);
 const which = process.argv[3] ?? "both";
 const PAGE = 100;
-const ADMIN = process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 function synthetic(i: number, version: number): Conversation {
   const id = `conv_${String(i).padStart(6, "0")}`;
@@ -48,24 +43,6 @@ function synthetic(i: number, version: number): Conversation {
     createdAt,
     topicId: null,
   };
-}
-
-async function freshDb(provider: DatabaseProvider): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (provider === "sqlite") {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "store-bench-"));
-    return { url: `file:${dir}/bench.db`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `store_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: ADMIN });
-    await c.connect();
-    await c.query(sql);
-    await c.end();
-  };
-  await admin(`CREATE DATABASE "${name}"`);
-  const u = new URL(ADMIN);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
 
 async function timed(label: string, fn: () => Promise<void>): Promise<number> {

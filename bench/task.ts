@@ -12,7 +12,7 @@ import { runReconcile } from "../src/sync/reconcile.ts";
 import type { RunSummary, SyncContext } from "../src/sync/run.ts";
 import { createTalkJSClient, type TalkJSClient } from "../src/talkjs/client.ts";
 import { pageConversations } from "../src/talkjs/pagination.ts";
-import { naiveUpsert, openNaiveClient } from "./naive.ts";
+import { naiveUpsert, openNaiveClient } from "./lib/naive.ts";
 
 export type TaskOp = "fetch" | "backfill" | "naive" | "sync" | "reconcile" | "messages" | "sync+messages";
 

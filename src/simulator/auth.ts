@@ -1,6 +1,7 @@
 // Bearer authentication exactly as TalkJS accepts it: the raw secret key (the "legacy" way), or
 // a short-lived app JWT signed with it (HS256, payload {tokenType:"app"}, iss = app id, exp).
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { isRecord } from "./body.ts";
 
 /** Constant-time string comparison (different lengths are unequal without a timing leak on content). */
 function safeEqual(a: string, b: string): boolean {
@@ -17,9 +18,6 @@ function decodeJson(part: string): unknown {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /**
  * Verifies an app JWT. `nowMs` is the real clock (not the simulator's data clock): tokens are
  * minted by clients from their own clock. Returns the reason it is rejected, or null if valid.
@@ -29,11 +27,11 @@ export function verifyAppJwt(token: string, appId: string, secretKey: string, no
   if (parts.length !== 3) return "not a JWT";
   const [h, p, sig] = parts as [string, string, string];
   const header = decodeJson(h);
-  if (!isObject(header) || header.alg !== "HS256") return "JWT must be signed with HS256";
+  if (!isRecord(header) || header.alg !== "HS256") return "JWT must be signed with HS256";
   const expected = createHmac("sha256", secretKey).update(`${h}.${p}`).digest("base64url");
   if (!safeEqual(sig, expected)) return "JWT signature does not match the secret key";
   const payload = decodeJson(p);
-  if (!isObject(payload)) return "JWT payload is not a JSON object";
+  if (!isRecord(payload)) return "JWT payload is not a JSON object";
   if (payload.tokenType !== "app") return 'JWT tokenType must be "app"';
   if (payload.iss !== appId) return "JWT issuer is not this app";
   if (typeof payload.exp !== "number") return "JWT has no exp";

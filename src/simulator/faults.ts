@@ -1,6 +1,8 @@
 // Deterministic fault injection: which request gets which fault depends only on the rules, the
 // order of requests and the simulator seed.
+import { isRecord } from "./body.ts";
 import { mixSeed, mulberry32 } from "./generator.ts";
+import type { Reply } from "./http.ts";
 import type { FaultKind, FaultRule } from "./types.ts";
 
 interface RuleState {
@@ -65,4 +67,20 @@ export class FaultEngine {
     }
     return chosen;
   }
+}
+
+/**
+ * What a fault does to a successful answer: a truncated listing page, or a body that is not JSON
+ * (`rawText`, cut mid-document) or JSON of the wrong shape. Other answers pass unchanged.
+ */
+export function applyFault(reply: Reply, fault: FaultKind | null): { reply: Reply; rawText?: string } {
+  if (reply.status !== 200 || !fault) return { reply };
+  if (fault.kind === "truncate" && isRecord(reply.body) && Array.isArray(reply.body.data))
+    return { reply: { status: 200, body: { data: reply.body.data.slice(0, fault.keep) } } };
+  if (fault.kind === "malformed-json") {
+    const full = JSON.stringify(reply.body ?? {});
+    return { reply, rawText: full.slice(0, Math.max(1, Math.floor(full.length / 2))) }; // never valid JSON
+  }
+  if (fault.kind === "bad-shape") return { reply, rawText: JSON.stringify(fault.body) };
+  return { reply };
 }

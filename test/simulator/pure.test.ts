@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { verifyAppJwt } from "../../src/simulator/auth.ts";
 import { FaultEngine } from "../../src/simulator/faults.ts";
 import { generateMeta, generateSkeletons } from "../../src/simulator/generator.ts";
+import { splitPath } from "../../src/simulator/http.ts";
+import { mergeMeta } from "../../src/simulator/meta.ts";
 import {
   BadRequest,
   matchesCustom,
@@ -10,8 +12,7 @@ import {
   parseLimit,
   parseRestVersion,
 } from "../../src/simulator/query.ts";
-import { splitPath } from "../../src/simulator/server.ts";
-import { compareTsId, mergeMeta } from "../../src/simulator/store.ts";
+import { compareTsId } from "../../src/simulator/sorted-index.ts";
 import { signJwt } from "./helpers.ts";
 
 describe("pure helpers", () => {

@@ -1,17 +1,8 @@
-// In-memory state of one simulated app: the conversations, two sorted indexes, and the
-// ordering/paging/filter logic of the listings.
-//
-// Both indexes are arrays sorted ascending by (timestamp, id) — the id tiebreaker makes the
-// order total and deterministic even with hundreds of conversations in one millisecond. A page
-// is a binary search for its start followed by a walk, so listing never re-sorts the app;
-// mutations move one record with two binary searches and a splice.
-import type {
-  Conversation,
-  ConversationFilter,
-  ConversationUpdate,
-  Message,
-  UserId,
-} from "../talkjs/types.ts";
+// In-memory state of one simulated app: its conversations and their messages, the two sorted
+// indexes the listings page through (./sorted-index.ts), the user index, and the paging and
+// filter logic of the listings. Generated conversations stay a skeleton (timestamps and a
+// generator index) until read or changed, so an app of 1M conversations fits in memory.
+import type { Conversation, ConversationFilter, Message, UserId } from "../talkjs/types.ts";
 import {
   type ConversationMeta,
   generateMessages,
@@ -22,8 +13,11 @@ import {
   type Skeleton,
   userPoolSize,
 } from "./generator.ts";
+import { type ConversationPatch, emptyMeta, mergeMeta } from "./meta.ts";
 import { BadRequest, matchesCustom, matchesPredicate } from "./query.ts";
+import { insertSorted, pageRange, removeSorted, sortByKey, type TsKey } from "./sorted-index.ts";
 import type { OffsetTsMode, SimulatedConversationInput, SimulatedMessageInput } from "./types.ts";
+import { UserIndex } from "./user-index.ts";
 
 interface ConvRecord {
   readonly id: string;
@@ -43,79 +37,8 @@ interface ConvRecord {
 /** Generated histories kept (see AppStore.historyCache): at most ~3,000 messages each. */
 const HISTORY_CACHE_SIZE = 64;
 
-type TsKey = (r: ConvRecord) => number;
-const createdKey: TsKey = (r) => r.createdAt;
-const activityKey: TsKey = (r) => r.lastActivity;
-
-/** Total order on (ts, id): the timestamp, then the id (UTF-16 code unit order) as tiebreaker. */
-export function compareTsId(aTs: number, aId: string, bTs: number, bId: string): number {
-  if (aTs !== bTs) return aTs < bTs ? -1 : 1;
-  return aId < bId ? -1 : aId > bId ? 1 : 0;
-}
-
-/** First index whose (ts, id) is >= (ts, id) — or > when `strict`. */
-function boundByKey(arr: ConvRecord[], key: TsKey, ts: number, id: string, strict: boolean): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = arr[mid] as ConvRecord;
-    const c = compareTsId(key(r), r.id, ts, id);
-    if (c < 0 || (strict && c === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index whose timestamp is >= ts — or > when `strict`. */
-function boundByTs(arr: ConvRecord[], key: TsKey, ts: number, strict: boolean): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const k = key(arr[mid] as ConvRecord);
-    if (k < ts || (strict && k === ts)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/**
- * The index range [first, last] of an ascending array that a page may draw from, walking
- * forwards for ASC and backwards for DESC. `after` is the cursor's (ts, id); offsetTs bounds by
- * timestamp only: ASC keeps ts > offsetTs (>= when inclusive), DESC keeps ts < offsetTs (<=).
- * When both are given both apply, i.e. the more restrictive one wins.
- */
-export function pageRange(
-  arr: ConvRecord[],
-  key: TsKey,
-  direction: "ASC" | "DESC",
-  after: { ts: number; id: string } | undefined,
-  offsetTs: number | undefined,
-  offsetTsMode: OffsetTsMode,
-): { first: number; last: number } {
-  let first = 0;
-  let last = arr.length - 1;
-  const inclusive = offsetTsMode === "inclusive";
-  if (direction === "ASC") {
-    if (after) first = Math.max(first, boundByKey(arr, key, after.ts, after.id, true));
-    if (offsetTs !== undefined) first = Math.max(first, boundByTs(arr, key, offsetTs, !inclusive));
-  } else {
-    if (after) last = Math.min(last, boundByKey(arr, key, after.ts, after.id, false) - 1);
-    if (offsetTs !== undefined) last = Math.min(last, boundByTs(arr, key, offsetTs, inclusive) - 1);
-  }
-  return { first, last };
-}
-
-function insertSorted(arr: ConvRecord[], key: TsKey, r: ConvRecord): void {
-  arr.splice(boundByKey(arr, key, key(r), r.id, false), 0, r);
-}
-
-function removeSorted(arr: ConvRecord[], ts: number, id: string, key: TsKey): void {
-  const i = boundByKey(arr, key, ts, id, false);
-  if (arr[i]?.id !== id) throw new Error(`index corrupt: ${id} not at its position`);
-  arr.splice(i, 1);
-}
+const createdKey: TsKey<ConvRecord> = (r) => r.createdAt;
+const activityKey: TsKey<ConvRecord> = (r) => r.lastActivity;
 
 export interface ListQuery {
   orderBy: "lastActivity" | "createdAt";
@@ -131,42 +54,25 @@ export interface ListQuery {
   userId?: UserId | undefined;
 }
 
-/** `custom` of a PUT body: a null value deletes that key (our reading; the docs are silent). */
-export type CustomPatch = Record<string, string | null>;
-export type ConversationPatch = Omit<ConversationUpdate, "custom"> & { custom?: CustomPatch | null };
-
-/**
- * PUT merge semantics, as a pure function: only the fields present change; participants are
- * added (new ones get ReadWrite + notify), never removed, existing ones keep their settings;
- * `custom` merges key by key, a null value deletes the key, and `custom: null` clears all.
- */
-export function mergeMeta(meta: ConversationMeta, patch: ConversationPatch): ConversationMeta {
-  const next: ConversationMeta = structuredClone(meta);
-  if (patch.subject !== undefined) next.subject = patch.subject;
-  if (patch.photoUrl !== undefined) next.photoUrl = patch.photoUrl;
-  if (patch.welcomeMessages !== undefined) next.welcomeMessages = patch.welcomeMessages;
-  if (patch.custom === null) next.custom = {};
-  else if (patch.custom !== undefined) {
-    for (const [k, v] of Object.entries(patch.custom)) {
-      if (v === null) delete next.custom[k];
-      else next.custom[k] = v;
-    }
-  }
-  for (const user of patch.participants ?? []) {
-    if (!Object.hasOwn(next.participants, user))
-      next.participants[user] = { access: "ReadWrite", notify: true };
-  }
-  return next;
-}
-
 export class AppStore {
   private readonly byId = new Map<string, ConvRecord>();
   private byCreated: ConvRecord[] = [];
   private byActivity: ConvRecord[] = [];
   /** Former position of deleted conversations, so a cursor pointing at one still works. */
   private readonly tombstones = new Map<string, { createdAt: number; lastActivity: number }>();
-  /** userId -> conversations they participate in (unordered); built on first need, then kept up to date. */
-  private userIndex: Map<UserId, ConvRecord[]> | null = null;
+  private readonly users = new UserIndex<ConvRecord>((add) => {
+    const names: UserId[] = []; // one string per pool user, not one per participation
+    for (const r of this.byCreated) {
+      if (r.meta) {
+        for (const u of Object.keys(r.meta.participants)) add(u, r);
+      } else {
+        for (const n of generateParticipantNumbers(this.seed, r.genIndex, this.poolSize)) {
+          names[n] ??= poolUserId(n);
+          add(names[n] as UserId, r);
+        }
+      }
+    }
+  });
   private readonly poolSize: number;
   private messageCounter = 0;
   /**
@@ -195,8 +101,8 @@ export class AppStore {
       messages: null,
     }));
     for (const r of records) this.byId.set(r.id, r);
-    this.byCreated = records.slice().sort((a, b) => compareTsId(a.createdAt, a.id, b.createdAt, b.id));
-    this.byActivity = records.sort((a, b) => compareTsId(a.lastActivity, a.id, b.lastActivity, b.id));
+    this.byCreated = sortByKey(records.slice(), createdKey);
+    this.byActivity = sortByKey(records, activityKey);
   }
 
   get size(): number {
@@ -299,41 +205,9 @@ export class AppStore {
     return structuredClone(all.slice(start, start + limit));
   }
 
-  private buildUserIndex(): Map<UserId, ConvRecord[]> {
-    if (this.userIndex) return this.userIndex;
-    const index = new Map<UserId, ConvRecord[]>();
-    const names: UserId[] = []; // one string per pool user, not one per participation
-    for (const r of this.byCreated) {
-      if (r.meta) {
-        for (const u of Object.keys(r.meta.participants)) this.indexAdd(index, u, r);
-      } else {
-        for (const n of generateParticipantNumbers(this.seed, r.genIndex, this.poolSize)) {
-          names[n] ??= poolUserId(n);
-          this.indexAdd(index, names[n] as UserId, r);
-        }
-      }
-    }
-    this.userIndex = index;
-    return index;
-  }
-
-  private indexAdd(index: Map<UserId, ConvRecord[]>, user: UserId, r: ConvRecord): void {
-    const list = index.get(user);
-    if (!list) index.set(user, [r]);
-    else if (!list.includes(r)) list.push(r);
-  }
-
-  private indexRemove(user: UserId, r: ConvRecord): void {
-    const list = this.userIndex?.get(user);
-    if (!list) return;
-    const i = list.indexOf(r);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.userIndex?.delete(user);
-  }
-
   /** A user "exists" iff they participate in at least one conversation (good enough here). */
   userExists(userId: UserId): boolean {
-    return this.buildUserIndex().has(userId);
+    return this.users.has(userId);
   }
 
   /**
@@ -347,9 +221,7 @@ export class AppStore {
     if (q.userId !== undefined) {
       // A user's conversations are few: sorting them per request is cheaper than keeping
       // per-user indexes ordered, and pageRange works on any ascending array.
-      arr = (this.buildUserIndex().get(q.userId) ?? [])
-        .slice()
-        .sort((a, b) => compareTsId(key(a), a.id, key(b), b.id));
+      arr = sortByKey([...(this.users.of(q.userId) ?? [])], key);
     }
     let after: { ts: number; id: string } | undefined;
     if (q.startingAfter !== undefined) {
@@ -359,7 +231,14 @@ export class AppStore {
       if (!pos) throw new BadRequest(`startingAfter: no conversation "${q.startingAfter}"`);
       after = { ts: q.orderBy === "createdAt" ? pos.createdAt : pos.lastActivity, id: q.startingAfter };
     }
-    const { first, last } = pageRange(arr, key, q.direction, after, q.offsetTs, q.offsetTsMode);
+    const { first, last } = pageRange(
+      arr,
+      key,
+      q.direction,
+      after,
+      q.offsetTs,
+      q.offsetTsMode === "inclusive",
+    );
     const out: Conversation[] = [];
     const step = q.direction === "ASC" ? 1 : -1;
     for (
@@ -419,7 +298,7 @@ export class AppStore {
   }
 
   private setActivity(r: ConvRecord, lastMessageAt: number | null): void {
-    removeSorted(this.byActivity, r.lastActivity, r.id, activityKey);
+    removeSorted(this.byActivity, activityKey, r.lastActivity, r.id);
     r.lastMessageAt = lastMessageAt;
     r.lastActivity = lastMessageAt ?? r.createdAt;
     insertSorted(this.byActivity, activityKey, r);
@@ -433,15 +312,8 @@ export class AppStore {
 
   createConversation(input: SimulatedConversationInput): Conversation {
     if (this.byId.has(input.id)) throw new Error(`conversation "${input.id}" already exists`);
-    const base: ConversationMeta = {
-      subject: null,
-      photoUrl: null,
-      welcomeMessages: null,
-      custom: {},
-      participants: {},
-      topicId: input.topicId ?? null,
-    };
     const createdAt = input.createdAt ?? this.now();
+    const meta = mergeMeta(emptyMeta(input.topicId ?? null), input);
     const r: ConvRecord = {
       id: input.id,
       genIndex: -1,
@@ -449,15 +321,14 @@ export class AppStore {
       lastMessageAt: null,
       lastActivity: createdAt,
       messageCount: 0,
-      meta: mergeMeta(base, input),
+      meta,
       messages: [],
     };
     this.byId.set(r.id, r);
     this.tombstones.delete(r.id);
     insertSorted(this.byCreated, createdKey, r);
     insertSorted(this.byActivity, activityKey, r);
-    if (this.userIndex && r.meta)
-      for (const u of Object.keys(r.meta.participants)) this.indexAdd(this.userIndex, u, r);
+    for (const u of Object.keys(meta.participants)) this.users.add(u, r);
     return this.toConversation(r);
   }
 
@@ -476,7 +347,7 @@ export class AppStore {
     const r = this.mustGet(id);
     const { meta } = this.materialize(r);
     r.meta = mergeMeta(meta, patch);
-    if (this.userIndex) for (const u of Object.keys(r.meta.participants)) this.indexAdd(this.userIndex, u, r);
+    for (const u of Object.keys(r.meta.participants)) this.users.add(u, r);
     return this.toConversation(r);
   }
 
@@ -484,15 +355,15 @@ export class AppStore {
     const r = this.mustGet(id);
     const { meta } = this.materialize(r);
     delete meta.participants[userId];
-    this.indexRemove(userId, r);
+    this.users.remove(userId, r);
   }
 
   deleteConversation(id: string): boolean {
     const r = this.byId.get(id);
     if (!r) return false;
-    for (const u of Object.keys(this.metaOf(r).participants)) this.indexRemove(u, r);
-    removeSorted(this.byCreated, r.createdAt, r.id, createdKey);
-    removeSorted(this.byActivity, r.lastActivity, r.id, activityKey);
+    for (const u of Object.keys(this.metaOf(r).participants)) this.users.remove(u, r);
+    removeSorted(this.byCreated, createdKey, r.createdAt, r.id);
+    removeSorted(this.byActivity, activityKey, r.lastActivity, r.id);
     this.byId.delete(id);
     this.tombstones.set(id, { createdAt: r.createdAt, lastActivity: r.lastActivity });
     return true;

@@ -1,13 +1,13 @@
 // The naive way to mirror a conversation: one `prisma.conversation.upsert` per row, with nested
-// participant writes. Shared by bench/store-upsert.ts (store level) and bench/sync.ts (end to end)
+// participant writes. Shared by bench/store-upsert.ts (store level) and bench/task.ts (end to end)
 // so both measure exactly the same baseline.
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient as SqliteClient } from "../src/generated/prisma/client.ts";
-import { PrismaClient as PgClient } from "../src/generated/prisma-pg/client.ts";
-import type { DatabaseConfig } from "../src/store/database-url.ts";
-import { contentHash } from "../src/store/hash.ts";
-import { type Conversation, lastActivityOf } from "../src/talkjs/types.ts";
+import { PrismaClient as SqliteClient } from "../../src/generated/prisma/client.ts";
+import { PrismaClient as PgClient } from "../../src/generated/prisma-pg/client.ts";
+import type { DatabaseConfig } from "../../src/store/database-url.ts";
+import { contentHash } from "../../src/store/hash.ts";
+import { type Conversation, lastActivityOf } from "../../src/talkjs/types.ts";
 
 export type NaiveClient = SqliteClient;
 
