@@ -1,11 +1,13 @@
 // Human-readable output of the one-shot commands (the --json output is the summary object itself).
-import type { BackfillSummary } from "./backfill.ts";
-import type { SyncSummary } from "./incremental.ts";
-import type { MirrorJobSummary } from "./jobs.ts";
-import type { MessagePassSummary } from "./messages.ts";
-import type { ReconcileSummary } from "./reconcile.ts";
-import type { RunSummary } from "./run.ts";
-import type { MirrorStatus } from "./status.ts";
+// The engine (src/sync) returns summaries and status as data; turning them into sentences is the
+// CLI's job, so the worker and library callers never carry presentation they do not use.
+import type { BackfillSummary } from "../sync/backfill.ts";
+import type { SyncSummary } from "../sync/incremental.ts";
+import type { MirrorJobSummary } from "../sync/jobs.ts";
+import type { MessagePassSummary } from "../sync/messages.ts";
+import type { ReconcileSummary } from "../sync/reconcile.ts";
+import type { RunSummary } from "../sync/run.ts";
+import type { MirrorStatus } from "../sync/status.ts";
 
 const n = (x: number): string => x.toLocaleString("en-US");
 

@@ -1,11 +1,12 @@
-// Live progress of a long run (backfill, reconcile, sync), fed by SyncContext.onProgress.
+// Live progress of a long run (backfill, reconcile, sync), fed by SyncContext.onProgress (the
+// engine only reports counters; how they are shown is decided here, in the CLI).
 // On an interactive terminal: one spinner line (ora) rewritten in place. Anywhere else (a
 // container, CI, a pipe): a log line at a steady interval, so a multi-hour backfill shows it is
 // alive without flooding the logs. The CLI chooses the mode; `--quiet` turns both off.
 import ora, { type Ora } from "ora";
 import type { Logger } from "pino";
+import type { RunKind, RunProgress } from "../sync/run.ts";
 import type { ClientStats } from "../talkjs/http.ts";
-import type { RunKind, RunProgress } from "./run.ts";
 
 export interface ProgressOptions {
   kind: RunKind;
