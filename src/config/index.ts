@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import type { DatabaseConfig } from "../store/database-url.ts";
 import { parseDatabaseUrl } from "../store/database-url.ts";
+import type { SyncSettings } from "../sync/jobs.ts";
 import { type AuthMode, resolveClientOptions, type TalkJSClientOptions } from "../talkjs/config.ts";
 import {
   type Env,
@@ -17,6 +18,7 @@ import {
   requireString,
 } from "./env.ts";
 
+export type { SyncSettings } from "../sync/jobs.ts";
 export type { Env } from "./env.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -37,17 +39,6 @@ export type TalkJSSettings = Omit<TalkJSClientOptions, "logger" | "signal"> & {
   appId: string;
   secretKey: string;
 };
-
-export interface SyncSettings {
-  clockSkewMs: number;
-  maxDeleteShare: number;
-  /** Mirror each conversation's messages after every conversation pass. */
-  mirrorMessages: boolean;
-  /** Conversations whose messages are fetched at once. */
-  messageConcurrency: number;
-  /** createdAt windows a backfill pass pages at once. */
-  backfillConcurrency: number;
-}
 
 export interface AppConfig {
   /** Absent when the command does not talk to TalkJS (e.g. `migrate`, `status`). */
