@@ -8,21 +8,13 @@ import type { MessagePassSummary } from "../sync/messages.ts";
 import type { ReconcileSummary } from "../sync/reconcile.ts";
 import type { RunSummary } from "../sync/run.ts";
 import type { MirrorStatus } from "../sync/status.ts";
-
-const n = (x: number): string => x.toLocaleString("en-US");
-
-function duration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 120) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
+import { count, duration } from "../units.ts";
 
 function counts(s: RunSummary): string {
   const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
   return (
-    `${n(s.fetched)} conversations in ${n(s.pages)} pages (${n(s.inserted)} new, ${n(s.updated)} updated, ` +
-    `${n(s.unchanged)} unchanged) in ${duration(s.durationMs)}, ${n(rate)}/s`
+    `${count(s.fetched)} conversations in ${count(s.pages)} pages (${count(s.inserted)} new, ${count(s.updated)} updated, ` +
+    `${count(s.unchanged)} unchanged) in ${duration(s.durationMs, "exact")}, ${count(rate)}/s`
   );
 }
 
@@ -36,13 +28,13 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
     const s = summary as SyncSummary;
     if (s.backfill) lines.push(formatRunSummary(s.backfill));
     lines.push(
-      `Sync finished: ${counts(s)}; ${n(s.created)} created and ${n(s.active)} with new messages since the last pass.`,
+      `Sync finished: ${counts(s)}; ${count(s.created)} created and ${count(s.active)} with new messages since the last pass.`,
     );
     lines.push(`Next pass from: created ${s.watermarks.created}, activity ${s.watermarks.activity}.`);
   } else {
     const r = summary as ReconcileSummary;
     lines.push(
-      `Reconcile finished: ${counts(r)}; ${n(r.candidates)} absent from the listing, ${n(r.markedDeleted)} confirmed deleted and marked.`,
+      `Reconcile finished: ${counts(r)}; ${count(r.candidates)} absent from the listing, ${count(r.markedDeleted)} confirmed deleted and marked.`,
     );
   }
   if (summary.messages) lines.push(formatMessagePass(summary.messages));
@@ -52,21 +44,21 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
 function formatMessagePass(m: MessagePassSummary): string {
   const rate = m.durationMs > 0 ? Math.round(m.fetched / (m.durationMs / 1000)) : m.fetched;
   return (
-    `Messages${m.deep ? " (full histories)" : ""}: ${n(m.fetched)} messages of ${n(m.conversations)} conversations ` +
-    `in ${n(m.pages)} pages (${n(m.inserted)} new, ${n(m.updated)} updated, ${n(m.unchanged)} unchanged) ` +
-    `in ${duration(m.durationMs)}, ${n(rate)}/s` +
-    (m.deep ? `; ${n(m.markedDeleted)} deleted at TalkJS and marked` : "") +
-    (m.vanished > 0 ? `; ${n(m.vanished)} conversations gone before their messages were read` : "") +
+    `Messages${m.deep ? " (full histories)" : ""}: ${count(m.fetched)} messages of ${count(m.conversations)} conversations ` +
+    `in ${count(m.pages)} pages (${count(m.inserted)} new, ${count(m.updated)} updated, ${count(m.unchanged)} unchanged) ` +
+    `in ${duration(m.durationMs, "exact")}, ${count(rate)}/s` +
+    (m.deep ? `; ${count(m.markedDeleted)} deleted at TalkJS and marked` : "") +
+    (m.vanished > 0 ? `; ${count(m.vanished)} conversations gone before their messages were read` : "") +
     "."
   );
 }
 
 export function formatStatus(s: MirrorStatus): string {
   const lines = [
-    `App ${s.appId}: ${n(s.live)} live conversations, ${n(s.deleted)} deleted, ${n(s.participants)} participations.`,
-    `Messages: ${n(s.messages.live)} mirrored, ${n(s.messages.deleted)} deleted.`,
+    `App ${s.appId}: ${count(s.live)} live conversations, ${count(s.deleted)} deleted, ${count(s.participants)} participations.`,
+    `Messages: ${count(s.messages.live)} mirrored, ${count(s.messages.deleted)} deleted.`,
     `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
-    `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs)})`}.`,
+    `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs, "exact")})`}.`,
     "",
     "stream      watermark                  last success               last error",
   ];
@@ -82,7 +74,7 @@ export function formatStatus(s: MirrorStatus): string {
     const r = s.lastRuns[kind];
     lines.push(
       r
-        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${n(r.fetched)}, new ${n(r.inserted)}, updated ${n(r.updated)}, deleted ${n(r.markedDeleted)}${r.error ? `  error: ${r.error}` : ""}`
+        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${count(r.fetched)}, new ${count(r.inserted)}, updated ${count(r.updated)}, deleted ${count(r.markedDeleted)}${r.error ? `  error: ${r.error}` : ""}`
         : `  ${kind.padEnd(10)} never`,
     );
   }
