@@ -91,6 +91,33 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
   };
 }
 
+/**
+ * The setting that sets each TalkJS client option. The client's errors name its options; the
+ * config layer says them again under these names, so a user reads the setting to fix.
+ */
+export const TALKJS_OPTION_SETTINGS = {
+  appId: "TALKJS_APP_ID",
+  secretKey: "TALKJS_SECRET_KEY",
+  baseUrl: "TALKJS_API_URL",
+  authMode: "TALKJS_AUTH_MODE",
+  restVersion: "TALKJS_REST_VERSION",
+  "retry.maxAttempts": "TALKJS_RETRY_MAX_ATTEMPTS",
+  "retry.maxTotalMs": "TALKJS_RETRY_MAX_TOTAL_MS",
+  "rateLimit.perSecond": "TALKJS_RATE_LIMIT_PER_SECOND",
+  "rateLimit.burst": "TALKJS_RATE_LIMIT_BURST",
+  connections: "TALKJS_CONNECTIONS",
+  maxConcurrency: "TALKJS_MAX_CONCURRENCY",
+  headersTimeoutMs: "TALKJS_HEADERS_TIMEOUT_MS",
+  bodyTimeoutMs: "TALKJS_BODY_TIMEOUT_MS",
+  pageSize: "TALKJS_PAGE_SIZE",
+} as const;
+
+function settingOf(option: string): string | undefined {
+  return Object.hasOwn(TALKJS_OPTION_SETTINGS, option)
+    ? TALKJS_OPTION_SETTINGS[option as keyof typeof TALKJS_OPTION_SETTINGS]
+    : undefined;
+}
+
 function readTalkJS(env: Env): TalkJSSettings {
   const optionalInt = (name: string): number | undefined => {
     const value = readInteger(env, name, -1, { min: 1 });
@@ -123,19 +150,25 @@ function readTalkJS(env: Env): TalkJSSettings {
   if (authMode !== undefined) settings.authMode = authMode as AuthMode;
   const restVersion = readString(env, "TALKJS_REST_VERSION");
   if (restVersion !== undefined) settings.restVersion = restVersion;
-  for (const [key, name] of [
-    ["connections", "TALKJS_CONNECTIONS"],
-    ["maxConcurrency", "TALKJS_MAX_CONCURRENCY"],
-    ["headersTimeoutMs", "TALKJS_HEADERS_TIMEOUT_MS"],
-    ["bodyTimeoutMs", "TALKJS_BODY_TIMEOUT_MS"],
-    ["pageSize", "TALKJS_PAGE_SIZE"],
+  for (const key of [
+    "connections",
+    "maxConcurrency",
+    "headersTimeoutMs",
+    "bodyTimeoutMs",
+    "pageSize",
   ] as const) {
-    const value = optionalInt(name);
+    const value = optionalInt(TALKJS_OPTION_SETTINGS[key]);
     if (value !== undefined) settings[key] = value;
   }
   // Full validation now (auth mode, REST version, ranges), so a bad value stops the command
-  // before it opens the database.
-  resolveClientOptions(settings);
+  // before it opens the database — named as the setting the user set, not the client's option.
+  try {
+    resolveClientOptions(settings);
+  } catch (error) {
+    const setting = error instanceof ConfigError ? settingOf(error.setting) : undefined;
+    if (error instanceof ConfigError && setting !== undefined) throw new ConfigError(setting, error.reason);
+    throw error;
+  }
   return settings;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/index.ts";
+import { loadConfig, TALKJS_OPTION_SETTINGS } from "../../src/config/index.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { resolveClientOptions, type TalkJSClientOptions } from "../../src/talkjs/config.ts";
 
 const talkjsEnv = { TALKJS_APP_ID: "app1", TALKJS_SECRET_KEY: "sk_test_s3cret" };
 
@@ -55,6 +56,39 @@ describe("loadConfig", () => {
     const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
     expect(error.setting).toBe(name);
     expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ["TALKJS_AUTH_MODE", "oauth", /^TALKJS_AUTH_MODE: must be "jwt" or "secret-key", got "oauth"$/],
+    ["TALKJS_REST_VERSION", "2020-01-01", /^TALKJS_REST_VERSION: must be a date YYYY-MM-DD ≥ 2021-02-09/],
+  ])("names the setting %s when the TalkJS client rejects its value", (name, value, message) => {
+    const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
+    expect(error.setting).toBe(name);
+    expect(error.message).toMatch(message);
+  });
+
+  it("knows the setting behind every option the TalkJS client can reject", () => {
+    const valid = { appId: "app1", secretKey: "sk_test_x" };
+    const bad: Record<string, TalkJSClientOptions> = {
+      appId: { ...valid, appId: "" },
+      secretKey: { ...valid, secretKey: "" },
+      baseUrl: { ...valid, baseUrl: "ftp://talkjs.example" },
+      authMode: { ...valid, authMode: "oauth" as "jwt" },
+      restVersion: { ...valid, restVersion: "2020-01-01" },
+      "retry.maxAttempts": { ...valid, retry: { maxAttempts: 0 } },
+      "retry.maxTotalMs": { ...valid, retry: { maxTotalMs: 0 } },
+      "rateLimit.perSecond": { ...valid, rateLimit: { perSecond: 0 } },
+      "rateLimit.burst": { ...valid, rateLimit: { burst: 0 } },
+      connections: { ...valid, connections: 0 },
+      maxConcurrency: { ...valid, maxConcurrency: 0 },
+      headersTimeoutMs: { ...valid, headersTimeoutMs: 0 },
+      bodyTimeoutMs: { ...valid, bodyTimeoutMs: 0 },
+      pageSize: { ...valid, pageSize: 0 },
+    };
+    expect(Object.keys(bad).sort()).toEqual(Object.keys(TALKJS_OPTION_SETTINGS).sort());
+    for (const [option, options] of Object.entries(bad)) {
+      expect(configError(() => resolveClientOptions(options)).setting).toBe(option);
+    }
   });
 
   it("keeps a PostgreSQL password out of errors but lists it as a secret", () => {
