@@ -277,7 +277,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const { migrateDatabase } = await import("./store/migrate.ts");
     const { readStatus } = await import("./sync/status.ts");
     const { formatStatus } = await import("./cli/format.ts");
-    await migrateDatabase(config.database);
+    await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
     const store = await openStore(config.database);
     try {
       const status = await readStatus(store, config.appId);
@@ -296,7 +296,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const config = databaseConfig(settings);
     const { migrateDatabase } = await import("./store/migrate.ts");
     const { redactDatabaseUrl } = await import("./store/database-url.ts");
-    const applied = await migrateDatabase(config.database);
+    const applied = await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
     const where = redactDatabaseUrl(config.database.url);
     if (values.json) return inv.out(JSON.stringify({ database: where, applied }));
     inv.out(

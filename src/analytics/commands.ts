@@ -67,7 +67,7 @@ async function withStore<T>(settings: Env, fn: (store: Store, appId: string) => 
       "is required: set it or pass --app to choose whose mirror to read",
     );
   }
-  await migrateDatabase(config.database);
+  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
   const store = await openStore(config.database);
   try {
     return await fn(store, config.appId);

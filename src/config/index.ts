@@ -50,6 +50,8 @@ export interface AppConfig {
   log: { level: LogLevel; pretty: boolean };
   /** Values that must never appear in output: the TalkJS secret key, database passwords. */
   secrets: string[];
+  /** Print the Prisma schema engine's own log lines while migrating (diagnosing a failed migration). */
+  schemaEngineDebug: boolean;
 }
 
 export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: boolean }): AppConfig {
@@ -88,6 +90,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       pretty: readBoolean(env, "LOG_PRETTY", options.isTTY ?? false),
     },
     secrets,
+    schemaEngineDebug: readBoolean(env, "SCHEMA_ENGINE_DEBUG", false),
   };
 }
 

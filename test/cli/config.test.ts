@@ -42,6 +42,13 @@ describe("loadConfig", () => {
     expect(error.message).toMatch(/TALKJS_SECRET_KEY: is required.*secret key/);
   });
 
+  it("reads SCHEMA_ENGINE_DEBUG like every other setting (off unless set)", () => {
+    expect(loadConfig({}, { requireTalkJS: false }).schemaEngineDebug).toBe(false);
+    expect(loadConfig({ SCHEMA_ENGINE_DEBUG: "true" }, { requireTalkJS: false }).schemaEngineDebug).toBe(
+      true,
+    );
+  });
+
   it("does not need TalkJS credentials for database-only commands", () => {
     expect(loadConfig({}, { requireTalkJS: false }).talkjs).toBeUndefined();
   });
@@ -52,6 +59,7 @@ describe("loadConfig", () => {
     ["DATABASE_POOL_SIZE", "0", /DATABASE_POOL_SIZE: 0 is out of range; use a number between 1 and 100/],
     ["DATABASE_POOL_SIZE", "ten", /DATABASE_POOL_SIZE: "ten" is not a whole number/],
     ["DATABASE_URL", "mysql://localhost/db", /DATABASE_URL/],
+    ["SCHEMA_ENGINE_DEBUG", "loud", /SCHEMA_ENGINE_DEBUG: "loud" is not a boolean/],
   ])("rejects %s=%s with a message naming it", (name, value, message) => {
     const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
     expect(error.setting).toBe(name);
