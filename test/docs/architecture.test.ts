@@ -1,24 +1,13 @@
 // docs/architecture.md is true: every import in src/ points the way the layers allow, the
 // environment is read only by the CLI and the config layer, and the simulator and the spinner
 // stay where they belong. A failure names the file and the import that crosses a layer.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../helpers/sources.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const src = path.join(root, "src");
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? e.name === "generated"
-        ? []
-        : sourceFiles(path.join(dir, e.name))
-      : e.name.endsWith(".ts")
-        ? [path.join(dir, e.name)]
-        : [],
-  );
-}
 
 /** The layer of a path under src/: its top folder, or its file name for a top-level module. */
 function layerOf(file: string): string {
