@@ -17,7 +17,7 @@ import { contentHash } from "./store/hash.ts";
 import type { Store } from "./store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import type { RunSummary } from "./sync/run.ts";
-import { count, duration } from "./units.ts";
+import { count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
 
@@ -118,7 +118,7 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
 }
 
 function line(s: RunSummary, noun = "conversations"): string {
-  const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
+  const rate = perSecond(s.fetched, s.durationMs);
   return (
     `${s.fetched} ${noun} in ${s.pages} pages: ${s.inserted} new, ${s.updated} updated, ` +
     `${s.unchanged} unchanged (${duration(s.durationMs, "exact")}, ${rate}/s)`

@@ -8,6 +8,11 @@ export function count(x: number): string {
   return x.toLocaleString("en-US");
 }
 
+/** A run's rate: items per second over `ms`, rounded; the items themselves when no time passed. */
+export function perSecond(items: number, ms: number): number {
+  return ms > 0 ? Math.round(items / (ms / 1000)) : items;
+}
+
 /**
  * A duration, in one of two precisions:
  * - "rounded" (statistics, e.g. a median response time): one unit, "45 s", "12 min", "5 h",

@@ -8,10 +8,11 @@ import type { MessagePassSummary } from "../sync/messages.ts";
 import type { ReconcileSummary } from "../sync/reconcile.ts";
 import type { RunSummary } from "../sync/run.ts";
 import type { MirrorStatus } from "../sync/status.ts";
-import { count, duration } from "../units.ts";
+import { count, duration, perSecond } from "../units.ts";
 
-function counts(s: RunSummary): string {
-  const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
+/** "N conversations in P pages (… new, … updated, … unchanged) in 3 min 21 s, 240/s" */
+function describeRun(s: RunSummary): string {
+  const rate = perSecond(s.fetched, s.durationMs);
   return (
     `${count(s.fetched)} conversations in ${count(s.pages)} pages (${count(s.inserted)} new, ${count(s.updated)} updated, ` +
     `${count(s.unchanged)} unchanged) in ${duration(s.durationMs, "exact")}, ${count(rate)}/s`
@@ -23,18 +24,18 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
   if (summary.kind === "backfill") {
     const b = summary as BackfillSummary;
     const windows = b.windows > 1 ? ` (${b.windows} windows)` : "";
-    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${counts(b)}.`);
+    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${describeRun(b)}.`);
   } else if (summary.kind === "sync") {
     const s = summary as SyncSummary;
     if (s.backfill) lines.push(formatRunSummary(s.backfill));
     lines.push(
-      `Sync finished: ${counts(s)}; ${count(s.created)} created and ${count(s.active)} with new messages since the last pass.`,
+      `Sync finished: ${describeRun(s)}; ${count(s.created)} created and ${count(s.active)} with new messages since the last pass.`,
     );
     lines.push(`Next pass from: created ${s.watermarks.created}, activity ${s.watermarks.activity}.`);
   } else {
     const r = summary as ReconcileSummary;
     lines.push(
-      `Reconcile finished: ${counts(r)}; ${count(r.candidates)} absent from the listing, ${count(r.markedDeleted)} confirmed deleted and marked.`,
+      `Reconcile finished: ${describeRun(r)}; ${count(r.candidates)} absent from the listing, ${count(r.markedDeleted)} confirmed deleted and marked.`,
     );
   }
   if (summary.messages) lines.push(formatMessagePass(summary.messages));
@@ -42,7 +43,7 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
 }
 
 function formatMessagePass(m: MessagePassSummary): string {
-  const rate = m.durationMs > 0 ? Math.round(m.fetched / (m.durationMs / 1000)) : m.fetched;
+  const rate = perSecond(m.fetched, m.durationMs);
   return (
     `Messages${m.deep ? " (full histories)" : ""}: ${count(m.fetched)} messages of ${count(m.conversations)} conversations ` +
     `in ${count(m.pages)} pages (${count(m.inserted)} new, ${count(m.updated)} updated, ${count(m.unchanged)} unchanged) ` +
