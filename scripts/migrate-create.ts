@@ -12,6 +12,7 @@ import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
+import { readBoolean } from "../src/config/env.ts";
 import { listMigrations, noFilter, openSchemaEngine } from "../src/store/schema-engine.ts";
 
 export type Provider = "sqlite" | "postgresql";
@@ -111,7 +112,9 @@ export async function pendingSql(provider: Provider, schemaText?: string): Promi
   const files = [{ path: schemaPath, content }];
   const scratch = await scratchDatabase(provider);
   try {
-    const { engine, close } = await openSchemaEngine(scratch.factory);
+    const { engine, close } = await openSchemaEngine(scratch.factory, {
+      debug: readBoolean(process.env, "SCHEMA_ENGINE_DEBUG", false),
+    });
     try {
       // The "shadow database", done by hand: the engine's own shadow path is broken with these adapters.
       await engine.applyMigrations({

@@ -189,7 +189,7 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
       allowMassDelete: values["allow-mass-delete"] === true,
       deepMessages: values.messages === true,
     });
-    const { formatRunSummary } = await import("./sync/format.ts");
+    const { formatRunSummary } = await import("./cli/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
   } finally {
     progress?.stop();
@@ -212,8 +212,8 @@ async function startProgress(
   kind: "backfill" | "sync" | "reconcile",
   mirror: import("./mirror.ts").OpenedMirror,
   env: NodeJS.ProcessEnv,
-): Promise<import("./sync/progress.ts").ProgressReporter> {
-  const { createProgressReporter } = await import("./sync/progress.ts");
+): Promise<import("./cli/progress.ts").ProgressReporter> {
+  const { createProgressReporter } = await import("./cli/progress.ts");
   // A terminal without a width (e.g. under `script`) cannot be redrawn in place: log lines instead.
   const interactive =
     process.stderr.isTTY === true &&
@@ -276,8 +276,8 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const { openStore } = await import("./store/store.ts");
     const { migrateDatabase } = await import("./store/migrate.ts");
     const { readStatus } = await import("./sync/status.ts");
-    const { formatStatus } = await import("./sync/format.ts");
-    await migrateDatabase(config.database);
+    const { formatStatus } = await import("./cli/format.ts");
+    await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
     const store = await openStore(config.database);
     try {
       const status = await readStatus(store, config.appId);
@@ -296,7 +296,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const config = databaseConfig(settings);
     const { migrateDatabase } = await import("./store/migrate.ts");
     const { redactDatabaseUrl } = await import("./store/database-url.ts");
-    const applied = await migrateDatabase(config.database);
+    const applied = await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
     const where = redactDatabaseUrl(config.database.url);
     if (values.json) return inv.out(JSON.stringify({ database: where, applied }));
     inv.out(

@@ -17,6 +17,7 @@ import { contentHash } from "./store/hash.ts";
 import type { Store } from "./store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import type { RunSummary } from "./sync/run.ts";
+import { count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
 
@@ -99,15 +100,14 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
         `mirror differs from the simulator in ${differences.length} places, e.g. ${differences.slice(0, 3).join("; ")}`,
       );
     }
-    const n = (x: number) => x.toLocaleString("en-US");
     out(
-      `Mirror verified: ${n(stats.live)} live, ${n(stats.deleted)} deleted, ${n(messages.live)} messages, 0 differences`,
+      `Mirror verified: ${count(stats.live)} live, ${count(stats.deleted)} deleted, ${count(messages.live)} messages, 0 differences`,
     );
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
     out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));
     out("");
-    out(`Mirror written to ${database.filePath} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    out(`Mirror written to ${database.filePath} in ${duration(Date.now() - started, "exact")}.`);
     out(
       `Query it:  sqlite3 ${database.filePath} "SELECT day, created, active FROM v_daily_activity ORDER BY day DESC LIMIT 7"  (more in docs/analytics.md)`,
     );
@@ -118,10 +118,10 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
 }
 
 function line(s: RunSummary, noun = "conversations"): string {
-  const rate = s.durationMs > 0 ? Math.round(s.fetched / (s.durationMs / 1000)) : s.fetched;
+  const rate = perSecond(s.fetched, s.durationMs);
   return (
     `${s.fetched} ${noun} in ${s.pages} pages: ${s.inserted} new, ${s.updated} updated, ` +
-    `${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s, ${rate}/s)`
+    `${s.unchanged} unchanged (${duration(s.durationMs, "exact")}, ${rate}/s)`
   );
 }
 

@@ -12,12 +12,18 @@ export class MirrorError extends Error {
   }
 }
 
-/** Bad configuration: the message names the setting and how to fix it. */
+/**
+ * Bad configuration: the message names the setting (or a library's option, or a flag) and how to
+ * fix it. `reason` is the message without the name, so a layer that knows a better name for the
+ * same value (the config layer: option → setting) can say it again under that name.
+ */
 export class ConfigError extends MirrorError {
   readonly setting: string;
+  readonly reason: string;
 
-  constructor(setting: string, message: string) {
-    super("CONFIG_INVALID", `${setting}: ${message}`);
+  constructor(setting: string, reason: string) {
+    super("CONFIG_INVALID", `${setting}: ${reason}`);
     this.setting = setting;
+    this.reason = reason;
   }
 }

@@ -38,7 +38,7 @@ export function loggerFor(config: AppConfig, destination?: DestinationStream | n
 export async function openMirror(config: AppConfig, options: OpenMirrorOptions = {}): Promise<OpenedMirror> {
   if (!config.talkjs) throw new ConfigError("TALKJS_APP_ID", "is required for this command");
   const logger = options.logger ?? loggerFor(config, options.logDestination);
-  const applied = await migrateDatabase(config.database);
+  const applied = await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
   if (applied.length > 0) {
     logger.info(
       { migrations: applied, database: redactDatabaseUrl(config.database.url) },

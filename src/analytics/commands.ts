@@ -6,6 +6,7 @@ import { type Env, loadConfig } from "../config/index.ts";
 import { ConfigError, MirrorError } from "../errors.ts";
 import { migrateDatabase } from "../store/migrate.ts";
 import { openStore, type Store } from "../store/store.ts";
+import { count } from "../units.ts";
 import { exportMirror, parseSince } from "./export.ts";
 import { renderHtml } from "./html.ts";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "./render.ts";
@@ -66,7 +67,7 @@ async function withStore<T>(settings: Env, fn: (store: Store, appId: string) => 
       "is required: set it or pass --app to choose whose mirror to read",
     );
   }
-  await migrateDatabase(config.database);
+  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
   const store = await openStore(config.database);
   try {
     return await fn(store, config.appId);
@@ -135,7 +136,7 @@ export async function exportCommand(
     );
     const line = values.json
       ? JSON.stringify(summary)
-      : `Exported ${summary.conversations.toLocaleString("en-US")} conversations (${summary.deleted.toLocaleString("en-US")} deleted)${values["with-messages"] === true ? ` and ${summary.messages.toLocaleString("en-US")} messages (${summary.deletedMessages.toLocaleString("en-US")} deleted)` : ""} to ${target === "-" ? "stdout" : target}.`;
+      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""} to ${target === "-" ? "stdout" : target}.`;
     // With --out - stdout carries the data: the summary goes to stderr.
     if (target === "-") process.stderr.write(`${line}\n`);
     else out(line);

@@ -1,9 +1,7 @@
 // `report --html FILE`: the same numbers as the terminal report, as one self-contained page
 // (inline CSS and SVG, no script, no external resource) that can be mailed or opened offline.
-import { duration } from "./render.ts";
+import { count, duration } from "../units.ts";
 import type { Report } from "./report.ts";
-
-const n = (x: number): string => x.toLocaleString("en-US");
 
 export function escapeHtml(value: string): string {
   return value
@@ -19,7 +17,7 @@ function columnChart(
   title: string,
   points: { label: string; value: number }[],
   color: string,
-  format: (value: number) => string = n,
+  format: (value: number) => string = count,
 ): string {
   const width = 720;
   const height = 180;
@@ -60,7 +58,7 @@ function barChart(title: string, rows: { label: string; value: number }[], color
     .map((r, i) => {
       const y = i * rowHeight;
       const w = ((width - labelWidth - 80) * r.value) / max;
-      return `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escapeHtml(r.label)}</text><rect x="${labelWidth}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${color}"><title>${escapeHtml(r.label)}: ${n(r.value)}</title></rect><text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}" font-size="12">${n(r.value)}</text>`;
+      return `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escapeHtml(r.label)}</text><rect x="${labelWidth}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${color}"><title>${escapeHtml(r.label)}: ${count(r.value)}</title></rect><text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}" font-size="12">${count(r.value)}</text>`;
     })
     .join("\n");
   return `<figure><figcaption>${escapeHtml(title)}</figcaption>
@@ -75,11 +73,11 @@ function messagesHtml(r: Report): string {
   const bySender = rt.bySender
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.senderId)}</td><td>${n(s.replies)}</td><td>${escapeHtml(duration(s.medianMs))}</td></tr>`,
+        `<tr><td>${escapeHtml(s.senderId)}</td><td>${count(s.replies)}</td><td>${escapeHtml(duration(s.medianMs))}</td></tr>`,
     )
     .join("\n");
   return `<h2>Messages</h2>
-<p>${n(m.totals.live)} live messages in ${n(m.totals.conversations)} conversations from ${n(m.totals.senders)} senders; ${n(m.totals.inPeriod)} in the period; ${n(m.totals.deleted)} deleted at TalkJS; ${n(m.totals.inDeletedConversations)} in deleted conversations.</p>
+<p>${count(m.totals.live)} live messages in ${count(m.totals.conversations)} conversations from ${count(m.totals.senders)} senders; ${count(m.totals.inPeriod)} in the period; ${count(m.totals.deleted)} deleted at TalkJS; ${count(m.totals.inDeletedConversations)} in deleted conversations.</p>
 ${columnChart(
   "Messages per day",
   m.daily.map((d) => ({ label: d.day, value: d.messages })),
@@ -91,7 +89,7 @@ ${barChart(
   "#14b8a6",
 )}
 <h2>Response times</h2>
-<p>Median wait from a message to the next one by someone else in the same conversation: <b>${rt.medianMs === null ? "—" : escapeHtml(duration(rt.medianMs))}</b> over ${n(rt.replies)} replies.</p>
+<p>Median wait from a message to the next one by someone else in the same conversation: <b>${rt.medianMs === null ? "—" : escapeHtml(duration(rt.medianMs))}</b> over ${count(rt.replies)} replies.</p>
 ${columnChart(
   "Median response time per day (of the reply)",
   rt.daily.map((d) => ({ label: d.day, value: d.medianMs ?? 0 })),
@@ -115,7 +113,7 @@ export function renderHtml(r: Report): string {
   const runs = (["backfill", "sync", "reconcile"] as const)
     .map((kind) => {
       const run = f.lastRuns[kind];
-      return `<tr><th>${kind}</th><td>${run ? `#${run.id} ${escapeHtml(run.status)}` : "never"}</td><td>${run ? escapeHtml(run.startedAt) : ""}</td><td>${run ? n(run.fetched) : ""}</td></tr>`;
+      return `<tr><th>${kind}</th><td>${run ? `#${run.id} ${escapeHtml(run.status)}` : "never"}</td><td>${run ? escapeHtml(run.startedAt) : ""}</td><td>${run ? count(run.fetched) : ""}</td></tr>`;
     })
     .join("\n");
   const dormant = r.dormant.oldest
@@ -142,9 +140,9 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 </head>
 <body>
 <h1>TalkJS mirror report: ${escapeHtml(r.appId)}</h1>
-<p class="muted">Generated ${escapeHtml(r.generatedAt)} · last ${r.days} days (UTC) · ${n(t.conversations)} conversations mirrored</p>
+<p class="muted">Generated ${escapeHtml(r.generatedAt)} · last ${r.days} days (UTC) · ${count(t.conversations)} conversations mirrored</p>
 <div class="cards">
-${cards.map(([label, value]) => `<div class="card"><b>${n(value)}</b>${escapeHtml(label)}</div>`).join("\n")}
+${cards.map(([label, value]) => `<div class="card"><b>${count(value)}</b>${escapeHtml(label)}</div>`).join("\n")}
 </div>
 ${columnChart(
   "Conversations created per day",
@@ -157,7 +155,7 @@ ${columnChart(
   "#10b981",
 )}
 ${columnChart(
-  `Deletions per day (${n(r.deletions.inPeriod)} in the period, ${n(r.deletions.total)} in total)`,
+  `Deletions per day (${count(r.deletions.inPeriod)} in the period, ${count(r.deletions.total)} in total)`,
   r.daily.map((d) => ({ label: d.day, value: d.deleted })),
   "#ef4444",
 )}
@@ -177,7 +175,7 @@ ${
 }
 ${messagesHtml(r)}
 <h2>Dormant conversations</h2>
-<p>${n(r.dormant.count)} live conversations have had no activity for ${r.dormant.days} days or more.</p>
+<p>${count(r.dormant.count)} live conversations have had no activity for ${r.dormant.days} days or more.</p>
 ${dormant ? `<table><tr><th>last activity</th><th>id</th><th>subject</th></tr>\n${dormant}\n</table>` : ""}
 <h2>Freshness</h2>
 <p>Backfill ${f.backfillComplete ? "complete" : "not complete yet"}. Newest mirrored activity ${escapeHtml(f.newestActivityAt ?? "—")}; last synced ${escapeHtml(f.lastSyncedAt ?? "—")}.</p>

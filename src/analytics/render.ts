@@ -1,19 +1,10 @@
 // Text renderings of a Report: a terminal table with bar charts, and CSV for spreadsheets. The
 // JSON rendering is the Report object itself.
+import { count, duration } from "../units.ts";
 import type { Report } from "./report.ts";
 
 export type ReportFormat = "table" | "json" | "csv";
 export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "json", "csv"];
-
-const n = (x: number): string => x.toLocaleString("en-US");
-
-export function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
-}
 
 const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
 
@@ -28,7 +19,7 @@ function chart(
   title: string,
   rows: { label: string; value: number }[],
   width = 40,
-  format: (value: number) => string = n,
+  format: (value: number) => string = count,
 ): string[] {
   const max = Math.max(0, ...rows.map((r) => r.value));
   const labelWidth = Math.max(0, ...rows.map((r) => r.label.length));
@@ -54,10 +45,10 @@ function messageSection(r: Report): string[] {
   }
   return [
     "Messages",
-    `  live messages:          ${n(t.live)} in ${n(t.conversations)} conversations, from ${n(t.senders)} senders`,
-    `  sent in the period:     ${n(t.inPeriod)} (last ${r.days} days)`,
-    `  deleted at TalkJS:      ${n(t.deleted)} (found by reconcile --messages)`,
-    `  in deleted convs.:      ${n(t.inDeletedConversations)}`,
+    `  live messages:          ${count(t.live)} in ${count(t.conversations)} conversations, from ${count(t.senders)} senders`,
+    `  sent in the period:     ${count(t.inPeriod)} (last ${r.days} days)`,
+    `  deleted at TalkJS:      ${count(t.deleted)} (found by reconcile --messages)`,
+    `  in deleted convs.:      ${count(t.inDeletedConversations)}`,
     "",
     ...chart(
       "Messages per day",
@@ -70,7 +61,7 @@ function messageSection(r: Report): string[] {
     ),
     "",
     `Response times (wait from a message to the next one by someone else in the conversation)`,
-    `  median:                 ${rt.medianMs === null ? "—" : duration(rt.medianMs)} over ${n(rt.replies)} replies`,
+    `  median:                 ${rt.medianMs === null ? "—" : duration(rt.medianMs)} over ${count(rt.replies)} replies`,
     ...chart(
       "  median per day (of the reply)",
       rt.daily.map((d) => ({ label: d.day, value: d.medianMs ?? 0 })),
@@ -79,7 +70,7 @@ function messageSection(r: Report): string[] {
     ).slice(1),
     ...chart(
       "  median of the participants who answered most",
-      rt.bySender.map((s) => ({ label: `${s.senderId} (${n(s.replies)})`, value: s.medianMs })),
+      rt.bySender.map((s) => ({ label: `${s.senderId} (${count(s.replies)})`, value: s.medianMs })),
       40,
       (ms) => duration(ms),
     ),
@@ -92,12 +83,12 @@ export function renderTable(r: Report): string {
     `Report for app ${r.appId} (generated ${r.generatedAt}, last ${r.days} days)`,
     "",
     "Totals",
-    `  conversations:          ${n(t.conversations)}`,
-    `  live:                   ${n(t.live)}`,
-    `  deleted at TalkJS:      ${n(t.deleted)}`,
-    `  live with messages:     ${n(t.liveWithMessages)}`,
-    `  live without messages:  ${n(t.liveWithoutMessages)}`,
-    `  participants:           ${n(t.participants)} users in ${n(t.participations)} participations`,
+    `  conversations:          ${count(t.conversations)}`,
+    `  live:                   ${count(t.live)}`,
+    `  deleted at TalkJS:      ${count(t.deleted)}`,
+    `  live with messages:     ${count(t.liveWithMessages)}`,
+    `  live without messages:  ${count(t.liveWithoutMessages)}`,
+    `  participants:           ${count(t.participants)} users in ${count(t.participations)} participations`,
     "",
     ...chart(
       "Conversations created per day",
@@ -125,12 +116,12 @@ export function renderTable(r: Report): string {
   }
   out.push(
     "",
-    `Dormant: ${n(r.dormant.count)} live conversations without activity for ${r.dormant.days} days or more`,
+    `Dormant: ${count(r.dormant.count)} live conversations without activity for ${r.dormant.days} days or more`,
   );
   for (const d of r.dormant.oldest) out.push(`  ${d.lastActivityAt}  ${d.id}  ${d.subject ?? ""}`.trimEnd());
   out.push(
     "",
-    `Deletions: ${n(r.deletions.total)} in total, ${n(r.deletions.inPeriod)} in the last ${r.days} days`,
+    `Deletions: ${count(r.deletions.total)} in total, ${count(r.deletions.inPeriod)} in the last ${r.days} days`,
   );
   const withDeletions = r.daily.filter((d) => d.deleted > 0);
   if (withDeletions.length > 0) {
@@ -155,7 +146,7 @@ export function renderTable(r: Report): string {
     const run = f.lastRuns[kind];
     out.push(
       run
-        ? `  last ${kind.padEnd(10)}        #${run.id} ${run.status} ${run.startedAt}, fetched ${n(run.fetched)}`
+        ? `  last ${kind.padEnd(10)}        #${run.id} ${run.status} ${run.startedAt}, fetched ${count(run.fetched)}`
         : `  last ${kind.padEnd(10)}        never`,
     );
   }

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import type { DatabaseConfig } from "../store/database-url.ts";
 import { parseDatabaseUrl } from "../store/database-url.ts";
+import type { SyncSettings } from "../sync/jobs.ts";
 import { type AuthMode, resolveClientOptions, type TalkJSClientOptions } from "../talkjs/config.ts";
 import {
   type Env,
@@ -17,6 +18,7 @@ import {
   requireString,
 } from "./env.ts";
 
+export type { SyncSettings } from "../sync/jobs.ts";
 export type { Env } from "./env.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -38,17 +40,6 @@ export type TalkJSSettings = Omit<TalkJSClientOptions, "logger" | "signal"> & {
   secretKey: string;
 };
 
-export interface SyncSettings {
-  clockSkewMs: number;
-  maxDeleteShare: number;
-  /** Mirror each conversation's messages after every conversation pass. */
-  mirrorMessages: boolean;
-  /** Conversations whose messages are fetched at once. */
-  messageConcurrency: number;
-  /** createdAt windows a backfill pass pages at once. */
-  backfillConcurrency: number;
-}
-
 export interface AppConfig {
   /** Absent when the command does not talk to TalkJS (e.g. `migrate`, `status`). */
   talkjs: TalkJSSettings | undefined;
@@ -59,6 +50,8 @@ export interface AppConfig {
   log: { level: LogLevel; pretty: boolean };
   /** Values that must never appear in output: the TalkJS secret key, database passwords. */
   secrets: string[];
+  /** Print the Prisma schema engine's own log lines while migrating (diagnosing a failed migration). */
+  schemaEngineDebug: boolean;
 }
 
 export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: boolean }): AppConfig {
@@ -97,7 +90,35 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       pretty: readBoolean(env, "LOG_PRETTY", options.isTTY ?? false),
     },
     secrets,
+    schemaEngineDebug: readBoolean(env, "SCHEMA_ENGINE_DEBUG", false),
   };
+}
+
+/**
+ * The setting that sets each TalkJS client option. The client's errors name its options; the
+ * config layer says them again under these names, so a user reads the setting to fix.
+ */
+export const TALKJS_OPTION_SETTINGS = {
+  appId: "TALKJS_APP_ID",
+  secretKey: "TALKJS_SECRET_KEY",
+  baseUrl: "TALKJS_API_URL",
+  authMode: "TALKJS_AUTH_MODE",
+  restVersion: "TALKJS_REST_VERSION",
+  "retry.maxAttempts": "TALKJS_RETRY_MAX_ATTEMPTS",
+  "retry.maxTotalMs": "TALKJS_RETRY_MAX_TOTAL_MS",
+  "rateLimit.perSecond": "TALKJS_RATE_LIMIT_PER_SECOND",
+  "rateLimit.burst": "TALKJS_RATE_LIMIT_BURST",
+  connections: "TALKJS_CONNECTIONS",
+  maxConcurrency: "TALKJS_MAX_CONCURRENCY",
+  headersTimeoutMs: "TALKJS_HEADERS_TIMEOUT_MS",
+  bodyTimeoutMs: "TALKJS_BODY_TIMEOUT_MS",
+  pageSize: "TALKJS_PAGE_SIZE",
+} as const;
+
+function settingOf(option: string): string | undefined {
+  return Object.hasOwn(TALKJS_OPTION_SETTINGS, option)
+    ? TALKJS_OPTION_SETTINGS[option as keyof typeof TALKJS_OPTION_SETTINGS]
+    : undefined;
 }
 
 function readTalkJS(env: Env): TalkJSSettings {
@@ -132,19 +153,25 @@ function readTalkJS(env: Env): TalkJSSettings {
   if (authMode !== undefined) settings.authMode = authMode as AuthMode;
   const restVersion = readString(env, "TALKJS_REST_VERSION");
   if (restVersion !== undefined) settings.restVersion = restVersion;
-  for (const [key, name] of [
-    ["connections", "TALKJS_CONNECTIONS"],
-    ["maxConcurrency", "TALKJS_MAX_CONCURRENCY"],
-    ["headersTimeoutMs", "TALKJS_HEADERS_TIMEOUT_MS"],
-    ["bodyTimeoutMs", "TALKJS_BODY_TIMEOUT_MS"],
-    ["pageSize", "TALKJS_PAGE_SIZE"],
+  for (const key of [
+    "connections",
+    "maxConcurrency",
+    "headersTimeoutMs",
+    "bodyTimeoutMs",
+    "pageSize",
   ] as const) {
-    const value = optionalInt(name);
+    const value = optionalInt(TALKJS_OPTION_SETTINGS[key]);
     if (value !== undefined) settings[key] = value;
   }
   // Full validation now (auth mode, REST version, ranges), so a bad value stops the command
-  // before it opens the database.
-  resolveClientOptions(settings);
+  // before it opens the database — named as the setting the user set, not the client's option.
+  try {
+    resolveClientOptions(settings);
+  } catch (error) {
+    const setting = error instanceof ConfigError ? settingOf(error.setting) : undefined;
+    if (error instanceof ConfigError && setting !== undefined) throw new ConfigError(setting, error.reason);
+    throw error;
+  }
   return settings;
 }
 

@@ -38,7 +38,7 @@ function scrub(message: string, db: DatabaseConfig): string {
  */
 export async function migrateDatabase(
   db: DatabaseConfig,
-  options: { migrationsDir?: string } = {},
+  options: { migrationsDir?: string; schemaEngineDebug?: boolean } = {},
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? migrationsDir(db.provider);
   // Every command starts with this call. When nothing is pending, answer from _prisma_migrations
@@ -54,7 +54,7 @@ export async function migrateDatabase(
         new PrismaBetterSqlite3({ url: db.url, timeout: 30_000 })
       : new PrismaPg({ connectionString: db.url, max: 1 });
   try {
-    const { engine, close } = await openSchemaEngine(factory);
+    const { engine, close } = await openSchemaEngine(factory, { debug: options.schemaEngineDebug === true });
     try {
       const migrationsList = await listMigrations(dir);
       if (migrationsList.migrationDirectories.length === 0) {

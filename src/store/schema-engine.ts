@@ -52,7 +52,15 @@ export interface OpenEngine {
   close(): Promise<void>;
 }
 
-export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFactory): Promise<OpenEngine> {
+export interface SchemaEngineOptions {
+  /** Print the engine's own log lines on stderr (SCHEMA_ENGINE_DEBUG, read by the config layer). */
+  debug?: boolean;
+}
+
+export async function openSchemaEngine(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  options: SchemaEngineOptions = {},
+): Promise<OpenEngine> {
   const opened: SqlDriverAdapter[] = [];
   const track = (connect: () => Promise<SqlDriverAdapter>) => async () => {
     const adapter = await connect();
@@ -67,7 +75,7 @@ export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFa
   });
   const Engine = await loadEngineClass();
   const log = (message: string) => {
-    if (process.env.SCHEMA_ENGINE_DEBUG) console.error("[schema-engine]", message);
+    if (options.debug) console.error("[schema-engine]", message);
   };
   let engine: SchemaEngine;
   try {

@@ -4,6 +4,7 @@
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { Logger } from "pino";
+import type { RunCounts } from "../counts.ts";
 import { MirrorError } from "../errors.ts";
 import { Prisma, PrismaClient as SqliteClient } from "../generated/prisma/client.ts";
 import { PrismaClient as PgClient } from "../generated/prisma-pg/client.ts";
@@ -62,16 +63,7 @@ export interface SyncStateRow {
   updatedAt: Date;
 }
 
-export interface RunCounts {
-  pages?: number;
-  fetched?: number;
-  inserted?: number;
-  updated?: number;
-  unchanged?: number;
-  markedDeleted?: number;
-}
-
-export interface SyncRunRow extends Required<RunCounts> {
+export interface SyncRunRow extends RunCounts {
   id: number;
   appId: string;
   kind: string;
@@ -149,7 +141,7 @@ export interface Store {
     id: number,
     result: {
       status: Exclude<RunStatus, "running">;
-      counts?: RunCounts;
+      counts?: Partial<RunCounts>;
       error?: string | null;
       finishedAt?: Date;
     },
@@ -500,7 +492,7 @@ class PrismaStore implements Store {
     id: number,
     result: {
       status: Exclude<RunStatus, "running">;
-      counts?: RunCounts;
+      counts?: Partial<RunCounts>;
       error?: string | null;
       finishedAt?: Date;
     },

@@ -1,7 +1,6 @@
 // A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
 // then (unless turned off) the message pass for the conversations that pass changed — one piece of
 // code, so the one-shot commands and the container behave the same.
-import type { SyncSettings } from "../config/index.ts";
 import { type BackfillSummary, runBackfill } from "./backfill.ts";
 import { runSync, type SyncSummary } from "./incremental.ts";
 import { withRunLock } from "./lock.ts";
@@ -10,6 +9,18 @@ import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
 import type { SyncContext } from "./run.ts";
 
 export type MirrorJobKind = "backfill" | "sync" | "reconcile";
+
+/** The engine's settings, validated by the config layer (src/config) and passed in. */
+export interface SyncSettings {
+  clockSkewMs: number;
+  maxDeleteShare: number;
+  /** Mirror each conversation's messages after every conversation pass. */
+  mirrorMessages: boolean;
+  /** Conversations whose messages are fetched at once. */
+  messageConcurrency: number;
+  /** createdAt windows a backfill pass pages at once. */
+  backfillConcurrency: number;
+}
 
 export interface MirrorJobOptions {
   settings: SyncSettings;

@@ -10,7 +10,7 @@ import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
-import { clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
+import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { MESSAGES_STREAM } from "./streams.ts";
 
 /** The messages endpoint's largest page. */
@@ -71,14 +71,9 @@ export async function runMessagePass(
       if (batch.length === 0) break;
       afterId = batch.at(-1)?.conversationId;
       await mapLimited(batch, concurrency, async (work) => {
-        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize }, (page, counts) => {
-          progress.pages += 1;
-          progress.fetched += page;
-          progress.inserted += counts.inserted;
-          progress.updated += counts.updated;
-          progress.unchanged += counts.unchanged;
-          ctx.onProgress?.({ ...progress });
-        });
+        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize }, (page, counts) =>
+          addProgress(ctx, progress, { ...counts, pages: 1, fetched: page }),
+        );
         if (done === "vanished") vanished += 1;
         else {
           conversations += 1;

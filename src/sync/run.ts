@@ -1,9 +1,10 @@
 // What every sync run shares: the context it is given, its counters, and the bookkeeping that
 // makes each run leave a `sync_runs` row with its counts and outcome — also when it fails.
 import type { Logger } from "pino";
+import { addCounts, countsOf, type RunCounts, zeroCounts } from "../counts.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
-import type { RunCounts, Store, UpsertCounts } from "../store/store.ts";
+import type { Store, UpsertCounts } from "../store/store.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import type { ConversationPage } from "../talkjs/pagination.ts";
 import {
@@ -40,15 +41,10 @@ export interface SyncContext {
   now?: (() => number) | undefined;
 }
 
-export interface RunProgress {
+/** A run's counters so far, with what identifies the run (what onProgress receives). */
+export interface RunProgress extends RunCounts {
   kind: RunKind;
   runId: number;
-  pages: number;
-  fetched: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  markedDeleted: number;
   startedAt: number;
 }
 
@@ -67,24 +63,20 @@ export function clock(ctx: SyncContext): number {
   return (ctx.now ?? Date.now)();
 }
 
-export function countsOf(progress: RunProgress): Required<RunCounts> {
-  const { pages, fetched, inserted, updated, unchanged, markedDeleted } = progress;
-  return { pages, fetched, inserted, updated, unchanged, markedDeleted };
+/** Adds committed work to the run's counters and reports progress (onProgress gets a copy). */
+export function addProgress(ctx: SyncContext, progress: RunProgress, delta: Partial<RunCounts>): void {
+  addCounts(progress, delta);
+  ctx.onProgress?.({ ...progress });
 }
 
-/** Adds a committed page (or batch of `pages` pages) to the run's counters and reports progress. */
+/** Adds a committed conversation page (or batch of `pages` pages) to the run's counters. */
 export function addPage(
   ctx: SyncContext,
   progress: RunProgress,
   page: ConversationPage & { pages?: number },
   counts: UpsertCounts,
 ): void {
-  progress.pages += page.pages ?? 1;
-  progress.fetched += page.conversations.length;
-  progress.inserted += counts.inserted;
-  progress.updated += counts.updated;
-  progress.unchanged += counts.unchanged;
-  ctx.onProgress?.({ ...progress });
+  addProgress(ctx, progress, { ...counts, pages: page.pages ?? 1, fetched: page.conversations.length });
 }
 
 /**
@@ -99,17 +91,7 @@ export async function recordedRun(
 ): Promise<RunSummary> {
   const startedAt = clock(ctx);
   const runId = await ctx.store.startRun(ctx.appId, kind, new Date(startedAt));
-  const progress: RunProgress = {
-    kind,
-    runId,
-    pages: 0,
-    fetched: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    markedDeleted: 0,
-    startedAt,
-  };
+  const progress: RunProgress = { kind, runId, ...zeroCounts(), startedAt };
   // Every line logged while the run works (client retries included) carries its run id and job.
   return withLogContext({ runId, job: kind }, () => finishRecordedRun(ctx, progress, body));
 }

@@ -1,4 +1,5 @@
 // `status`: what is mirrored and how fresh it is, from the database alone (no TalkJS call).
+import { countsOf, type RunCounts } from "../counts.ts";
 import type { Store, SyncRunRow } from "../store/store.ts";
 import type { RunKind } from "./run.ts";
 import { STREAMS } from "./streams.ts";
@@ -13,17 +14,11 @@ export interface StreamStatus {
   lastErrorAt: string | null;
 }
 
-export interface RunStatusLine {
+export interface RunStatusLine extends RunCounts {
   id: number;
   status: string;
   startedAt: string;
   finishedAt: string | null;
-  pages: number;
-  fetched: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  markedDeleted: number;
   error: string | null;
 }
 
@@ -88,12 +83,7 @@ function runLine(run: SyncRunRow): RunStatusLine {
     status: run.status,
     startedAt: run.startedAt.toISOString(),
     finishedAt: iso(run.finishedAt),
-    pages: run.pages,
-    fetched: run.fetched,
-    inserted: run.inserted,
-    updated: run.updated,
-    unchanged: run.unchanged,
-    markedDeleted: run.markedDeleted,
+    ...countsOf(run),
     error: run.error,
   };
 }

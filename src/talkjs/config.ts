@@ -64,66 +64,68 @@ export const TALKJS_CLIENT_DEFAULTS = {
 /** Offset and ordering need at least this REST version. */
 export const MIN_REST_VERSION = "2021-02-09";
 
-function positiveInt(setting: string, value: number): number {
+// Errors name the client's options ("rateLimit.perSecond"): the client is a library and does not
+// know where its options came from. The config layer (src/config) says them again under the
+// setting that sets each option, e.g. TALKJS_RATE_LIMIT_PER_SECOND.
+
+function positiveInt(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0 || !Number.isInteger(value)) {
-    throw new ConfigError(setting, `must be a positive integer, got ${String(value)}`);
+    throw new ConfigError(option, `must be a positive integer, got ${String(value)}`);
   }
   return value;
 }
 
-function positive(setting: string, value: number): number {
+function positive(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0)
-    throw new ConfigError(setting, `must be a positive number, got ${String(value)}`);
+    throw new ConfigError(option, `must be a positive number, got ${String(value)}`);
   return value;
 }
 
+/** Validates the options and fills in the defaults; a bad option is a ConfigError naming it. */
 export function resolveClientOptions(o: TalkJSClientOptions): ResolvedClientOptions {
   const d = TALKJS_CLIENT_DEFAULTS;
-  if (!o.appId) throw new ConfigError("TALKJS_APP_ID", "is required");
-  if (!o.secretKey) throw new ConfigError("TALKJS_SECRET_KEY", "is required");
+  if (!o.appId) throw new ConfigError("appId", "is required");
+  if (!o.secretKey) throw new ConfigError("secretKey", "is required");
   const baseUrl = (o.baseUrl ?? d.baseUrl).replace(/\/+$/, "");
   try {
     const u = new URL(baseUrl);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("protocol");
   } catch {
-    throw new ConfigError("TALKJS_API_URL", `must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+    throw new ConfigError("baseUrl", `must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
   }
   const authMode = o.authMode ?? d.authMode;
   if (authMode !== "jwt" && authMode !== "secret-key") {
-    throw new ConfigError(
-      "TALKJS_AUTH_MODE",
-      `must be "jwt" or "secret-key", got ${JSON.stringify(authMode)}`,
-    );
+    throw new ConfigError("authMode", `must be "jwt" or "secret-key", got ${JSON.stringify(authMode)}`);
   }
   const restVersion = o.restVersion ?? d.restVersion;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(restVersion) || restVersion < MIN_REST_VERSION) {
     throw new ConfigError(
-      "TALKJS_REST_VERSION",
+      "restVersion",
       `must be a date YYYY-MM-DD ≥ ${MIN_REST_VERSION}, got ${JSON.stringify(restVersion)}`,
     );
   }
   const retry: RetryOptions = { ...d.retry, ...o.retry };
-  positiveInt("TALKJS_RETRY_MAX_ATTEMPTS", retry.maxAttempts);
-  positive("TALKJS_RETRY_MAX_TOTAL_MS", retry.maxTotalMs);
+  positiveInt("retry.maxAttempts", retry.maxAttempts);
+  positive("retry.maxTotalMs", retry.maxTotalMs);
   if (retry.minDelayMs < 0 || retry.maxDelayMs < retry.minDelayMs) {
-    throw new ConfigError("retry", "need 0 ≤ minDelayMs ≤ maxDelayMs");
+    throw new ConfigError("retry.minDelayMs", "need 0 ≤ retry.minDelayMs ≤ retry.maxDelayMs");
   }
   const rateLimit: RateLimitOptions = { ...d.rateLimit, ...o.rateLimit };
-  positive("TALKJS_RATE_LIMIT_PER_SECOND", rateLimit.perSecond);
-  positiveInt("TALKJS_RATE_LIMIT_BURST", rateLimit.burst);
+  positive("rateLimit.perSecond", rateLimit.perSecond);
+  positiveInt("rateLimit.burst", rateLimit.burst);
   return {
     appId: o.appId,
     secretKey: o.secretKey,
     baseUrl,
     authMode,
     restVersion,
-    connections: positiveInt("TALKJS_CONNECTIONS", o.connections ?? d.connections),
-    headersTimeoutMs: positiveInt("TALKJS_HEADERS_TIMEOUT_MS", o.headersTimeoutMs ?? d.headersTimeoutMs),
-    bodyTimeoutMs: positiveInt("TALKJS_BODY_TIMEOUT_MS", o.bodyTimeoutMs ?? d.bodyTimeoutMs),
+    connections: positiveInt("connections", o.connections ?? d.connections),
+    headersTimeoutMs: positiveInt("headersTimeoutMs", o.headersTimeoutMs ?? d.headersTimeoutMs),
+    bodyTimeoutMs: positiveInt("bodyTimeoutMs", o.bodyTimeoutMs ?? d.bodyTimeoutMs),
     retry,
     rateLimit,
-    maxConcurrency: positiveInt("TALKJS_MAX_CONCURRENCY", o.maxConcurrency ?? d.maxConcurrency),
-    pageSize: positiveInt("TALKJS_PAGE_SIZE", o.pageSize ?? d.pageSize),
+    maxConcurrency: positiveInt("maxConcurrency", o.maxConcurrency ?? d.maxConcurrency),
+    pageSize: positiveInt("pageSize", o.pageSize ?? d.pageSize),
     logger: o.logger,
     signal: o.signal,
     userAgentExtra: o.userAgentExtra,

@@ -2,6 +2,7 @@
 // several in one process). Counters for what this process did; gauges read at scrape time from
 // the database, so every replica reports the same mirror totals and lag.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { RUN_COUNT_KEYS } from "../counts.ts";
 import type { RunOutcome } from "../sync/run.ts";
 import type { MirrorStatus } from "../sync/status.ts";
 import type { ClientStats } from "../talkjs/http.ts";
@@ -146,14 +147,11 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
       const { kind, status: outcomeLabel } = outcome;
       runs.inc({ kind, outcome: outcomeLabel });
       duration.observe({ kind, outcome: outcomeLabel }, outcome.durationMs / 1000);
-      const results: [string, number][] = [
-        ["fetched", outcome.fetched],
-        ["inserted", outcome.inserted],
-        ["updated", outcome.updated],
-        ["unchanged", outcome.unchanged],
-        ["marked_deleted", outcome.markedDeleted],
-      ];
-      for (const [result, n] of results) if (n > 0) conversations.inc({ kind, result }, n);
+      for (const key of RUN_COUNT_KEYS) {
+        // Pages are not conversations; the other counters are, labelled in snake_case.
+        if (key === "pages" || outcome[key] <= 0) continue;
+        conversations.inc({ kind, result: snakeCase(key) }, outcome[key]);
+      }
     },
     jobSkipped(kind, reason) {
       skipped.inc({ kind, reason });
@@ -162,4 +160,9 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
       failures.set({ kind }, count);
     },
   };
+}
+
+/** markedDeleted → marked_deleted: Prometheus label values are snake_case. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

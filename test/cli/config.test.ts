@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/index.ts";
+import { loadConfig, TALKJS_OPTION_SETTINGS } from "../../src/config/index.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { resolveClientOptions, type TalkJSClientOptions } from "../../src/talkjs/config.ts";
 
 const talkjsEnv = { TALKJS_APP_ID: "app1", TALKJS_SECRET_KEY: "sk_test_s3cret" };
 
@@ -41,6 +42,13 @@ describe("loadConfig", () => {
     expect(error.message).toMatch(/TALKJS_SECRET_KEY: is required.*secret key/);
   });
 
+  it("reads SCHEMA_ENGINE_DEBUG like every other setting (off unless set)", () => {
+    expect(loadConfig({}, { requireTalkJS: false }).schemaEngineDebug).toBe(false);
+    expect(loadConfig({ SCHEMA_ENGINE_DEBUG: "true" }, { requireTalkJS: false }).schemaEngineDebug).toBe(
+      true,
+    );
+  });
+
   it("does not need TalkJS credentials for database-only commands", () => {
     expect(loadConfig({}, { requireTalkJS: false }).talkjs).toBeUndefined();
   });
@@ -51,10 +59,44 @@ describe("loadConfig", () => {
     ["DATABASE_POOL_SIZE", "0", /DATABASE_POOL_SIZE: 0 is out of range; use a number between 1 and 100/],
     ["DATABASE_POOL_SIZE", "ten", /DATABASE_POOL_SIZE: "ten" is not a whole number/],
     ["DATABASE_URL", "mysql://localhost/db", /DATABASE_URL/],
+    ["SCHEMA_ENGINE_DEBUG", "loud", /SCHEMA_ENGINE_DEBUG: "loud" is not a boolean/],
   ])("rejects %s=%s with a message naming it", (name, value, message) => {
     const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
     expect(error.setting).toBe(name);
     expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ["TALKJS_AUTH_MODE", "oauth", /^TALKJS_AUTH_MODE: must be "jwt" or "secret-key", got "oauth"$/],
+    ["TALKJS_REST_VERSION", "2020-01-01", /^TALKJS_REST_VERSION: must be a date YYYY-MM-DD ≥ 2021-02-09/],
+  ])("names the setting %s when the TalkJS client rejects its value", (name, value, message) => {
+    const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
+    expect(error.setting).toBe(name);
+    expect(error.message).toMatch(message);
+  });
+
+  it("knows the setting behind every option the TalkJS client can reject", () => {
+    const valid = { appId: "app1", secretKey: "sk_test_x" };
+    const bad: Record<string, TalkJSClientOptions> = {
+      appId: { ...valid, appId: "" },
+      secretKey: { ...valid, secretKey: "" },
+      baseUrl: { ...valid, baseUrl: "ftp://talkjs.example" },
+      authMode: { ...valid, authMode: "oauth" as "jwt" },
+      restVersion: { ...valid, restVersion: "2020-01-01" },
+      "retry.maxAttempts": { ...valid, retry: { maxAttempts: 0 } },
+      "retry.maxTotalMs": { ...valid, retry: { maxTotalMs: 0 } },
+      "rateLimit.perSecond": { ...valid, rateLimit: { perSecond: 0 } },
+      "rateLimit.burst": { ...valid, rateLimit: { burst: 0 } },
+      connections: { ...valid, connections: 0 },
+      maxConcurrency: { ...valid, maxConcurrency: 0 },
+      headersTimeoutMs: { ...valid, headersTimeoutMs: 0 },
+      bodyTimeoutMs: { ...valid, bodyTimeoutMs: 0 },
+      pageSize: { ...valid, pageSize: 0 },
+    };
+    expect(Object.keys(bad).sort()).toEqual(Object.keys(TALKJS_OPTION_SETTINGS).sort());
+    for (const [option, options] of Object.entries(bad)) {
+      expect(configError(() => resolveClientOptions(options)).setting).toBe(option);
+    }
   });
 
   it("keeps a PostgreSQL password out of errors but lists it as a secret", () => {

@@ -1,25 +1,16 @@
 // The documented settings are the real ones: every variable in README's configuration table is
 // read by the code, every setting the code reads is documented, and the compose example only
 // uses documented settings.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../helpers/sources.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const readme = readFileSync(path.join(root, "README.md"), "utf8");
 const httpDoc = readFileSync(path.join(root, "docs/http-client.md"), "utf8");
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? e.name === "generated"
-        ? []
-        : sourceFiles(path.join(dir, e.name))
-      : [path.join(dir, e.name)],
-  );
-}
 const sources = sourceFiles(path.join(root, "src"))
-  .filter((f) => f.endsWith(".ts"))
   .map((f) => readFileSync(f, "utf8"))
   .join("\n");
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import {
   checkDrift,
   derivePostgresSchema,
@@ -183,4 +183,28 @@ describe("schema drift check", () => {
     expect(report.pending).toEqual({ sqlite: "", postgresql: "" });
     expect(isClean(report)).toBe(true);
   });
+});
+
+describe.each(PROVIDERS)("schema engine log on %s (SCHEMA_ENGINE_DEBUG)", (provider) => {
+  it.skipIf(provider === "postgresql" && !postgresAvailable())(
+    "is printed on stderr only when asked for",
+    async () => {
+      const quiet = await emptyDatabase(provider);
+      const loud = await emptyDatabase(provider);
+      const stderr = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        await migrateDatabase(parseDatabaseUrl(quiet.url));
+        const engineLines = () => stderr.mock.calls.filter((call) => call[0] === "[schema-engine]");
+        expect(engineLines()).toEqual([]);
+        await migrateDatabase(parseDatabaseUrl(loud.url), { schemaEngineDebug: true });
+        expect(engineLines().map((call) => String(call[1]))).toContainEqual(
+          expect.stringContaining("Starting schema-engine-wasm"),
+        );
+      } finally {
+        stderr.mockRestore();
+        await quiet.drop();
+        await loud.drop();
+      }
+    },
+  );
 });

@@ -46,12 +46,15 @@ describe("jwt", () => {
 });
 
 describe("config", () => {
-  it("rejects old REST versions and bad values", () => {
+  it("rejects old REST versions and bad values, naming the option (the config layer names settings)", () => {
     expect(() => resolveClientOptions({ appId: "a", secretKey: "s", restVersion: "2020-01-01" })).toThrow(
-      /TALKJS_REST_VERSION/,
+      /^restVersion: must be a date YYYY-MM-DD/,
     );
     expect(() => resolveClientOptions({ appId: "a", secretKey: "s", connections: 0 })).toThrow(
-      /TALKJS_CONNECTIONS/,
+      /^connections: must be a positive integer, got 0$/,
+    );
+    expect(() => resolveClientOptions({ appId: "a", secretKey: "s", rateLimit: { perSecond: 0 } })).toThrow(
+      /^rateLimit\.perSecond: must be a positive number, got 0$/,
     );
     expect(resolveClientOptions({ appId: "a", secretKey: "s" }).retry.maxAttempts).toBe(6);
   });

@@ -1,11 +1,13 @@
-// Live progress of a long run (backfill, reconcile, sync), fed by SyncContext.onProgress.
+// Live progress of a long run (backfill, reconcile, sync), fed by SyncContext.onProgress (the
+// engine only reports counters; how they are shown is decided here, in the CLI).
 // On an interactive terminal: one spinner line (ora) rewritten in place. Anywhere else (a
 // container, CI, a pipe): a log line at a steady interval, so a multi-hour backfill shows it is
 // alive without flooding the logs. The CLI chooses the mode; `--quiet` turns both off.
 import ora, { type Ora } from "ora";
 import type { Logger } from "pino";
+import type { RunKind, RunProgress } from "../sync/run.ts";
 import type { ClientStats } from "../talkjs/http.ts";
-import type { RunKind, RunProgress } from "./run.ts";
+import { count, stopwatch } from "../units.ts";
 
 export interface ProgressOptions {
   kind: RunKind;
@@ -39,14 +41,6 @@ export interface ProgressSnapshot {
   rateLimited: number;
 }
 
-function elapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
 export function snapshot(
   progress: RunProgress | null,
   startedAt: number,
@@ -68,13 +62,11 @@ export function snapshot(
   };
 }
 
-const n = (x: number): string => x.toLocaleString("en-US");
-
 export function formatProgress(kind: RunKind, s: ProgressSnapshot): string {
   return (
-    `${kind}: ${n(s.pages)} pages, ${n(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
-    `(${n(s.inserted)} new, ${n(s.updated)} updated, ${n(s.unchanged)} unchanged), ` +
-    `${n(s.perSecond)}/s, ${elapsed(s.elapsedMs)} elapsed, ${n(s.retries)} retries, ${n(s.rateLimited)} × 429`
+    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
+    `(${count(s.inserted)} new, ${count(s.updated)} updated, ${count(s.unchanged)} unchanged), ` +
+    `${count(s.perSecond)}/s, ${stopwatch(s.elapsedMs)} elapsed, ${count(s.retries)} retries, ${count(s.rateLimited)} × 429`
   );
 }
 

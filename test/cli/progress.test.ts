@@ -2,13 +2,13 @@
 // rate, elapsed, retries and 429s), as a spinner on a terminal or a periodic log line elsewhere.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createProgressReporter, formatProgress, snapshot } from "../../src/cli/progress.ts";
 import { createLogger } from "../../src/log.ts";
 import { runBackfill } from "../../src/sync/backfill.ts";
-import { createProgressReporter, formatProgress, snapshot } from "../../src/sync/progress.ts";
 import { runReconcile } from "../../src/sync/reconcile.ts";
 import type { RunProgress } from "../../src/sync/run.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
-import { harness, SKEW_MS } from "./harness.ts";
+import { harness, SKEW_MS } from "../sync/harness.ts";
 
 function sink(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
   const chunks: string[] = [];

@@ -1,0 +1,83 @@
+// Human-readable output of the one-shot commands (the --json output is the summary object itself).
+// The engine (src/sync) returns summaries and status as data; turning them into sentences is the
+// CLI's job, so the worker and library callers never carry presentation they do not use.
+import type { BackfillSummary } from "../sync/backfill.ts";
+import type { SyncSummary } from "../sync/incremental.ts";
+import type { MirrorJobSummary } from "../sync/jobs.ts";
+import type { MessagePassSummary } from "../sync/messages.ts";
+import type { ReconcileSummary } from "../sync/reconcile.ts";
+import type { RunSummary } from "../sync/run.ts";
+import type { MirrorStatus } from "../sync/status.ts";
+import { count, duration, perSecond } from "../units.ts";
+
+/** "N conversations in P pages (… new, … updated, … unchanged) in 3 min 21 s, 240/s" */
+function describeRun(s: RunSummary): string {
+  const rate = perSecond(s.fetched, s.durationMs);
+  return (
+    `${count(s.fetched)} conversations in ${count(s.pages)} pages (${count(s.inserted)} new, ${count(s.updated)} updated, ` +
+    `${count(s.unchanged)} unchanged) in ${duration(s.durationMs, "exact")}, ${count(rate)}/s`
+  );
+}
+
+export function formatRunSummary(summary: MirrorJobSummary): string {
+  const lines: string[] = [];
+  if (summary.kind === "backfill") {
+    const b = summary as BackfillSummary;
+    const windows = b.windows > 1 ? ` (${b.windows} windows)` : "";
+    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${describeRun(b)}.`);
+  } else if (summary.kind === "sync") {
+    const s = summary as SyncSummary;
+    if (s.backfill) lines.push(formatRunSummary(s.backfill));
+    lines.push(
+      `Sync finished: ${describeRun(s)}; ${count(s.created)} created and ${count(s.active)} with new messages since the last pass.`,
+    );
+    lines.push(`Next pass from: created ${s.watermarks.created}, activity ${s.watermarks.activity}.`);
+  } else {
+    const r = summary as ReconcileSummary;
+    lines.push(
+      `Reconcile finished: ${describeRun(r)}; ${count(r.candidates)} absent from the listing, ${count(r.markedDeleted)} confirmed deleted and marked.`,
+    );
+  }
+  if (summary.messages) lines.push(formatMessagePass(summary.messages));
+  return lines.join("\n");
+}
+
+function formatMessagePass(m: MessagePassSummary): string {
+  const rate = perSecond(m.fetched, m.durationMs);
+  return (
+    `Messages${m.deep ? " (full histories)" : ""}: ${count(m.fetched)} messages of ${count(m.conversations)} conversations ` +
+    `in ${count(m.pages)} pages (${count(m.inserted)} new, ${count(m.updated)} updated, ${count(m.unchanged)} unchanged) ` +
+    `in ${duration(m.durationMs, "exact")}, ${count(rate)}/s` +
+    (m.deep ? `; ${count(m.markedDeleted)} deleted at TalkJS and marked` : "") +
+    (m.vanished > 0 ? `; ${count(m.vanished)} conversations gone before their messages were read` : "") +
+    "."
+  );
+}
+
+export function formatStatus(s: MirrorStatus): string {
+  const lines = [
+    `App ${s.appId}: ${count(s.live)} live conversations, ${count(s.deleted)} deleted, ${count(s.participants)} participations.`,
+    `Messages: ${count(s.messages.live)} mirrored, ${count(s.messages.deleted)} deleted.`,
+    `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
+    `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs, "exact")})`}.`,
+    "",
+    "stream      watermark                  last success               last error",
+  ];
+  for (const st of s.streams) {
+    lines.push(
+      `${st.stream.padEnd(11)} ${(st.watermark ?? "—").padEnd(26)} ${(st.lastSuccessAt ?? "—").padEnd(26)} ${
+        st.lastError ? `${st.lastErrorAt} ${st.lastError}` : "—"
+      }${st.inProgress ? "  (pass in progress)" : ""}`,
+    );
+  }
+  lines.push("", "last runs:");
+  for (const kind of ["backfill", "sync", "reconcile", "messages"] as const) {
+    const r = s.lastRuns[kind];
+    lines.push(
+      r
+        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${count(r.fetched)}, new ${count(r.inserted)}, updated ${count(r.updated)}, deleted ${count(r.markedDeleted)}${r.error ? `  error: ${r.error}` : ""}`
+        : `  ${kind.padEnd(10)} never`,
+    );
+  }
+  return lines.join("\n");
+}
