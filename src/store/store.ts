@@ -1,19 +1,14 @@
 // The database behind talkjs-mirror: one provider-agnostic Store over SQLite or PostgreSQL.
 // Reads use the generated Prisma clients; the hot path (a page upsert) is hand-written multi-row SQL
 // because per-row Prisma upserts are >10x slower (see bench/store-upsert.ts).
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
-import { PrismaPg } from "@prisma/adapter-pg";
-import type { Logger } from "pino";
 import type { RunCounts } from "../counts.ts";
-import { MirrorError } from "../errors.ts";
-import { Prisma, PrismaClient as SqliteClient } from "../generated/prisma/client.ts";
-import { PrismaClient as PgClient } from "../generated/prisma-pg/client.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import { lastActivityOf } from "../talkjs/types.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
-import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
 import { contentHash } from "./hash.ts";
 import { MessageStore } from "./messages.ts";
+import { type Client, type Db, type OpenStoreConfig, openDatabase, type Tx } from "./open.ts";
 import {
   acquirePostgresLock,
   acquireSqliteLock,
@@ -25,6 +20,7 @@ import {
 import { chunk, MAX_PARAMS, sqlDistinct, sqlJson, sqlTimestamp } from "./sql.ts";
 
 export type { MessageStats, MessageWork, StoredMessage } from "./messages.ts";
+export type { OpenStoreConfig } from "./open.ts";
 export type { RunLock, RunLockHolder, RunLockInfo } from "./run-lock.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
@@ -162,18 +158,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export interface OpenStoreConfig {
-  url: string;
-  poolSize?: number;
-  logger?: Logger;
-}
-
 const CONVERSATION_COLUMNS = 21;
 const PARTICIPANT_COLUMNS = 5;
-
-/** Both generated clients expose the same model API; the SQLite client's types stand in for both. */
-type Client = SqliteClient;
-type Tx = Prisma.TransactionClient;
 
 interface Row {
   id: string;
@@ -182,47 +168,7 @@ interface Row {
 }
 
 export async function openStore(config: OpenStoreConfig | DatabaseConfig): Promise<Store> {
-  const db: DatabaseConfig =
-    "provider" in config ? config : parseDatabaseUrl(config.url, { poolSize: config.poolSize ?? 5 });
-  const logger = "logger" in config ? config.logger : undefined;
-  let client: Client;
-  if (db.provider === "sqlite") {
-    // better-sqlite3 holds one connection: a single writer. `timeout` is its busy timeout (ms).
-    client = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: db.url, timeout: 5_000 }) });
-    try {
-      await client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
-      await client.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
-      await client.$executeRawUnsafe("PRAGMA foreign_keys = ON");
-    } catch (error) {
-      await client.$disconnect();
-      throw new MirrorError(
-        "DB_OPEN_FAILED",
-        `Cannot open SQLite database ${db.filePath ?? db.url}: ${String(error)}`,
-        { cause: error },
-      );
-    }
-  } else {
-    // The PG client's model types are identical in shape to the SQLite one's (same schema,
-    // different provider); TypeScript cannot see that, hence the cast.
-    client = new PgClient({
-      adapter: new PrismaPg({ connectionString: db.url, max: db.poolSize }),
-    }) as unknown as Client;
-    try {
-      await client.$queryRawUnsafe("SELECT 1");
-    } catch (error) {
-      await client.$disconnect();
-      const detail = String(error)
-        .split(db.password ?? "\u0000")
-        .join("***");
-      throw new MirrorError(
-        "DB_OPEN_FAILED",
-        `Cannot connect to PostgreSQL ${redactDatabaseUrl(db.url)}: ${detail}`,
-        { cause: error },
-      );
-    }
-  }
-  logger?.debug({ provider: db.provider, url: redactDatabaseUrl(db.url) }, "store opened");
-  return new PrismaStore(db, client);
+  return new PrismaStore(await openDatabase(config));
 }
 
 class PrismaStore implements Store {
@@ -233,12 +179,12 @@ class PrismaStore implements Store {
   readonly #locks = new Set<RunLock>();
   readonly messages: MessageStore;
 
-  constructor(db: DatabaseConfig, client: Client) {
+  constructor(db: Db) {
     this.provider = db.provider;
-    this.#client = client;
-    this.#pg = db.provider === "postgresql";
+    this.#client = db.client;
+    this.#pg = db.pg;
     this.#url = db.url;
-    this.messages = new MessageStore(client, this.#pg);
+    this.messages = new MessageStore(db.client, this.#pg);
   }
 
   // ---- SQL fragments that differ by provider -------------------------------------------------
