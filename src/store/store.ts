@@ -42,7 +42,7 @@ function storeOver(db: Db): Store {
     closeAbandonedRuns: (appId, at) => runs.closeAbandonedRuns(appId, at),
     acquireRunLock: (appId, holder) => locks.acquire(appId, holder),
     describeRunLock: (appId) => locks.describe(appId),
-    queryRaw: (sql) => db.client.$queryRawUnsafe<Record<string, unknown>[]>(sql),
+    queryRaw: (query) => db.client.$queryRaw<Record<string, unknown>[]>(query),
     close: async () => {
       await locks.releaseAll();
       await db.client.$disconnect();

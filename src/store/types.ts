@@ -3,6 +3,7 @@ import type { RunCounts } from "../counts.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
 import type { MessageStore } from "./messages.ts";
+import type { Sql } from "./sql/shared.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
 export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
@@ -189,7 +190,10 @@ export interface Store {
    * empty tables otherwise keeps plans made for empty tables). SQLite: nothing to do.
    */
   analyzeConversations(): Promise<void>;
-  /** Raw SQL for callers that need it (tests, analytics); results as the driver returns them. */
-  queryRaw(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Runs one statement built with the `sql` tag (values bound as parameters, never spliced into
+   * the text); the named statements live in ./sql/. Results as the driver returns them.
+   */
+  queryRaw(query: Sql): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
