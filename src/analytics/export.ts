@@ -19,7 +19,7 @@ import {
   exportMessages,
   type MessageKeyset,
 } from "../store/sql/analytics.ts";
-import { toDate } from "../store/sql/shared.ts";
+import { type Sql, toDate } from "../store/sql/shared.ts";
 import type { Store } from "../store/store.ts";
 import { withoutNul } from "./report.ts";
 
@@ -63,6 +63,8 @@ export function parseSince(raw: string): Date {
 
 const parseRaw = (raw: unknown): object => (typeof raw === "string" ? JSON.parse(raw) : raw) as object;
 
+type Row = Record<string, unknown>;
+
 /** The NDJSON lines, one page of rows at a time: conversations, then (withMessages) messages. */
 export async function* exportLines(
   store: Store,
@@ -71,9 +73,69 @@ export async function* exportLines(
   summary: ExportSummary,
 ): AsyncGenerator<string> {
   const app = withoutNul("TALKJS_APP_ID", appId);
+  const pg = store.provider === "postgresql";
   const filter: ExportFilter = { includeDeleted: options.includeDeleted === true, since: options.since };
-  yield* conversationLines(store, app, filter, options, summary);
-  if (options.withMessages) yield* messageLines(store, app, filter, options, summary);
+  const kind = options.withMessages ? { kind: "conversation" } : {};
+  // Conversations keyset-paged by id.
+  const conversations = pages<string>(
+    store,
+    options,
+    summary,
+    (afterId, limit) => exportConversations(pg, app, filter, { afterId, limit }),
+    (last) => String(last.id),
+  );
+  for await (const rows of conversations) {
+    yield ndjson(rows, kind, (deleted) => {
+      summary.conversations++;
+      if (deleted) summary.deleted++;
+    });
+  }
+  if (!options.withMessages) return;
+  // Messages in (conversation_id, created_at, id) order — a conversation's history oldest first —
+  // keyset-paged on that triple. The keyset's created_at goes back exactly as the database
+  // returned it (SQLite's ISO text, PostgreSQL's timestamptz at millisecond precision), so no row
+  // is skipped or repeated.
+  const messages = pages<MessageKeyset>(
+    store,
+    options,
+    summary,
+    (after, limit) => exportMessages(pg, app, filter, { after, limit }),
+    (last) => ({
+      conversationId: String(last.conversation_id),
+      createdAt: typeof last.created_at === "string" ? last.created_at : (toDate(last.created_at) as Date),
+      id: String(last.id),
+    }),
+  );
+  for await (const rows of messages) {
+    yield ndjson(rows, { kind: "message" }, (deleted) => {
+      summary.messages++;
+      if (deleted) summary.deletedMessages++;
+    });
+  }
+}
+
+/**
+ * Keyset pages of `pageSize` rows: `query` reads the page after a position, `positionOf` takes
+ * the position of a page's last row. Stops at a short page; checks the abort signal before each.
+ */
+async function* pages<K>(
+  store: Store,
+  options: ExportOptions,
+  summary: ExportSummary,
+  query: (after: K | undefined, limit: number) => Sql,
+  positionOf: (last: Row) => K,
+): AsyncGenerator<Row[]> {
+  const limit = options.pageSize ?? 500;
+  let after: K | undefined;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const rows = await store.queryRaw(query(after, limit));
+    if (rows.length === 0) return;
+    summary.pages++;
+    yield rows;
+    after = positionOf(rows[rows.length - 1] as Row);
+    if (rows.length < limit) return;
+  }
 }
 
 /**
@@ -81,7 +143,7 @@ export async function* exportLines(
  * order, so the same mirror exports byte-identically from SQLite and PostgreSQL (jsonb does not
  * keep key order) and two exports can be diffed.
  */
-function ndjson(rows: Record<string, unknown>[], extra: object, onRow: (deleted: boolean) => void): string {
+function ndjson(rows: Row[], extra: object, onRow: (deleted: boolean) => void): string {
   let chunk = "";
   for (const row of rows) {
     const deletedAt = toDate(row.deleted_at);
@@ -89,66 +151,6 @@ function ndjson(rows: Record<string, unknown>[], extra: object, onRow: (deleted:
     onRow(deletedAt !== null);
   }
   return chunk;
-}
-
-async function* conversationLines(
-  store: Store,
-  appId: string,
-  filter: ExportFilter,
-  options: ExportOptions,
-  summary: ExportSummary,
-): AsyncGenerator<string> {
-  const limit = options.pageSize ?? 500;
-  const pg = store.provider === "postgresql";
-  const kind = options.withMessages ? { kind: "conversation" } : {};
-  let afterId: string | undefined;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const rows = await store.queryRaw(exportConversations(pg, appId, filter, { afterId, limit }));
-    if (rows.length === 0) return;
-    summary.pages++;
-    yield ndjson(rows, kind, (deleted) => {
-      summary.conversations++;
-      if (deleted) summary.deleted++;
-    });
-    afterId = String(rows[rows.length - 1]?.id);
-    if (rows.length < limit) return;
-  }
-}
-
-/**
- * Message lines in (conversation_id, created_at, id) order — a conversation's history oldest
- * first — keyset paged on that triple. The keyset's created_at is passed back exactly as the
- * database returned it (SQLite's ISO text, PostgreSQL's timestamptz at millisecond precision), so
- * no row is skipped or repeated.
- */
-async function* messageLines(
-  store: Store,
-  appId: string,
-  filter: ExportFilter,
-  options: ExportOptions,
-  summary: ExportSummary,
-): AsyncGenerator<string> {
-  const limit = options.pageSize ?? 500;
-  const pg = store.provider === "postgresql";
-  let after: MessageKeyset | undefined;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const rows = await store.queryRaw(exportMessages(pg, appId, filter, { after, limit }));
-    if (rows.length === 0) return;
-    summary.pages++;
-    yield ndjson(rows, { kind: "message" }, (deleted) => {
-      summary.messages++;
-      if (deleted) summary.deletedMessages++;
-    });
-    const last = rows[rows.length - 1] as Record<string, unknown>;
-    after = {
-      conversationId: String(last.conversation_id),
-      createdAt: typeof last.created_at === "string" ? last.created_at : (toDate(last.created_at) as Date),
-      id: String(last.id),
-    };
-    if (rows.length < limit) return;
-  }
 }
 
 /**

@@ -72,7 +72,21 @@ export interface StoredParticipant {
   notify: boolean;
 }
 
-export interface StoredConversation {
+/** What every mirrored row has: the API object as returned, and when the mirror saw it. */
+export interface MirroredRow {
+  /** The object exactly as the API returned it. */
+  raw: unknown;
+  /** sha256 of its canonical JSON: an unchanged copy is not written again. */
+  contentHash: string;
+  firstSeenAt: Date;
+  syncedAt: Date;
+  /** When the content last changed in the mirror. */
+  updatedAt: Date;
+  /** When a deletion at TalkJS was confirmed; null while it exists. */
+  deletedAt: Date | null;
+}
+
+export interface StoredConversation extends MirroredRow {
   appId: string;
   id: string;
   subject: string | null;
@@ -87,12 +101,6 @@ export interface StoredConversation {
   createdAt: Date;
   lastActivityAt: Date;
   participantCount: number;
-  raw: unknown;
-  contentHash: string;
-  firstSeenAt: Date;
-  syncedAt: Date;
-  updatedAt: Date;
-  deletedAt: Date | null;
   seenRunId: number | null;
   participants: StoredParticipant[];
 }
@@ -122,7 +130,7 @@ export interface MessageWork {
   newestKnownAt: Date | null;
 }
 
-export interface StoredMessage {
+export interface StoredMessage extends MirroredRow {
   appId: string;
   id: string;
   conversationId: string;
@@ -131,12 +139,6 @@ export interface StoredMessage {
   text: string | null;
   createdAt: Date;
   editedAt: Date | null;
-  raw: unknown;
-  contentHash: string;
-  firstSeenAt: Date;
-  syncedAt: Date;
-  updatedAt: Date;
-  deletedAt: Date | null;
 }
 
 export interface MessageStats {
