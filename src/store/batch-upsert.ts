@@ -59,8 +59,8 @@ export async function batchUpsert<T>(
         // SQLite has one writer and the adapter runs one transaction at a time, so what exists
         // now still exists at the INSERT. (PostgreSQL reports inserts itself, see upsertRows.)
         const ids = part.map((r) => r.id);
-        for (const r of await tx.$queryRaw<{ id: string }[]>(existingIds(table, appId, ids)))
-          existing.add(r.id);
+        const found = await tx.$queryRaw<{ id: string }[]>(existingIds(table, appId, ids));
+        for (const r of found) existing.add(r.id);
       }
       const values = part.map((r) => rowValues(pg, table, r.item, { appId, hash: r.hash, seenAt, runId }));
       const changed = await tx.$queryRaw<{ id: string; inserted?: boolean }[]>(
@@ -75,11 +75,8 @@ export async function batchUpsert<T>(
     for (const ids of chunk(unchanged, MAX_PARAMS)) {
       await tx.$executeRaw(touchUnchanged(pg, table, appId, ids, seenAt, runId));
     }
-    if (opts.afterWrite)
-      await opts.afterWrite(
-        tx,
-        rows.filter((r) => written.has(r.id)).map((r) => r.item),
-      );
+    const changedItems = rows.filter((r) => written.has(r.id)).map((r) => r.item);
+    if (opts.afterWrite) await opts.afterWrite(tx, changedItems);
     if (opts.beforeCommit) await opts.beforeCommit(tx);
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: unchanged.length };
     for (const r of rows) {
