@@ -14,6 +14,8 @@ import { startSimulator } from "./simulator/index.ts";
 import type { Simulator } from "./simulator/types.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { contentHash } from "./store/hash.ts";
+import { conversationHashes } from "./store/sql/conversations.ts";
+import { liveMessageHashes } from "./store/sql/messages.ts";
 import type { Store } from "./store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import type { RunSummary } from "./sync/run.ts";
@@ -182,10 +184,7 @@ function makeAppLive(
  * deleted, and nothing else may be live.
  */
 async function verifyMirror(store: Store, simulator: Simulator): Promise<string[]> {
-  const app = `'${simulator.appId.replaceAll("'", "''")}'`;
-  const rows = await store.queryRaw(
-    `SELECT id, content_hash, deleted_at FROM conversations WHERE app_id = ${app}`,
-  );
+  const rows = await store.queryRaw(conversationHashes(simulator.appId));
   const live = new Map<string, string>();
   const deleted = new Set<string>();
   for (const row of rows) {
@@ -214,10 +213,7 @@ function positiveInteger(flag: string, raw: string): number {
 
 /** Every message of every live simulator conversation must be mirrored, live, with identical content. */
 async function verifyMessages(store: Store, simulator: Simulator): Promise<string[]> {
-  const app = `'${simulator.appId.replaceAll("'", "''")}'`;
-  const rows = await store.queryRaw(
-    `SELECT id, content_hash FROM messages WHERE app_id = ${app} AND deleted_at IS NULL`,
-  );
+  const rows = await store.queryRaw(liveMessageHashes(simulator.appId));
   const mirrored = new Map(rows.map((r) => [String(r.id), String(r.content_hash)]));
   const differences: string[] = [];
   for (const conversation of simulator.allConversations()) {

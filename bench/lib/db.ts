@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { DatabaseProvider } from "../../src/store/database-url.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { APP } from "./config.ts";
 
@@ -58,7 +59,7 @@ export async function withStore<T>(db: Db, fn: (store: Store) => Promise<T>): Pr
 /** The first k conversation ids of the mirror, in the database's order. */
 export async function firstConversationIds(db: Db, k: number): Promise<string[]> {
   const rows = await withStore(db, (s) =>
-    s.queryRaw(`SELECT id FROM conversations WHERE app_id = '${APP}' ORDER BY id LIMIT ${k}`),
+    s.queryRaw(sql`SELECT id FROM conversations WHERE app_id = ${APP} ORDER BY id LIMIT ${k}`),
   );
   return rows.map((r) => String(r.id));
 }
@@ -68,7 +69,7 @@ export async function conversationIdsWithMessages(db: Db): Promise<string[]> {
   // Sorted here, not by ORDER BY: PostgreSQL's collation orders ids differently from SQLite's
   // binary order, and both databases must get the same conversations (their histories differ).
   const rows = await withStore(db, (s) =>
-    s.queryRaw(`SELECT id FROM conversations WHERE app_id = '${APP}' AND last_message_id IS NOT NULL`),
+    s.queryRaw(sql`SELECT id FROM conversations WHERE app_id = ${APP} AND last_message_id IS NOT NULL`),
   );
   return rows.map((r) => String(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -79,14 +80,14 @@ export async function conversationIdsWithMessages(db: Db): Promise<string[]> {
  */
 export async function invalidateContentHashes(db: Db): Promise<void> {
   await withStore(db, (s) =>
-    s.queryRaw(`UPDATE conversations SET content_hash = 'stale' WHERE app_id = '${APP}'`),
+    s.queryRaw(sql`UPDATE conversations SET content_hash = 'stale' WHERE app_id = ${APP}`),
   );
 }
 
 /** Forgets every mirrored message and the message pass's progress: the next pass is a backfill. */
 export async function forgetMessages(db: Db): Promise<void> {
   await withStore(db, async (s) => {
-    await s.queryRaw(`DELETE FROM message_sync_state WHERE app_id = '${APP}'`);
-    await s.queryRaw(`DELETE FROM messages WHERE app_id = '${APP}'`);
+    await s.queryRaw(sql`DELETE FROM message_sync_state WHERE app_id = ${APP}`);
+    await s.queryRaw(sql`DELETE FROM messages WHERE app_id = ${APP}`);
   });
 }

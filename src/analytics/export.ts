@@ -13,8 +13,15 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { ConfigError, MirrorError } from "../errors.ts";
 import { canonicalJson } from "../store/hash.ts";
+import {
+  type ExportFilter,
+  exportConversations,
+  exportMessages,
+  type MessageKeyset,
+} from "../store/sql/analytics.ts";
+import { type Sql, toDate } from "../store/sql/shared.ts";
 import type { Store } from "../store/store.ts";
-import { sqlString } from "./report.ts";
+import { withoutNul } from "./report.ts";
 
 export interface ExportOptions {
   /** Include conversations marked deleted (default: live ones only). */
@@ -54,19 +61,9 @@ export function parseSince(raw: string): Date {
   return d;
 }
 
-/** A timestamp literal comparable with the stored column on either database. */
-function timestampLiteral(store: Store, at: Date): string {
-  const iso = at.toISOString();
-  // SQLite keeps timestamps as ISO text with an explicit "+00:00"; text order is time order only
-  // in exactly that format. PostgreSQL compares real timestamptz values.
-  return store.provider === "postgresql"
-    ? `CAST(${sqlString(iso)} AS timestamptz)`
-    : sqlString(iso.replace("Z", "+00:00"));
-}
-
 const parseRaw = (raw: unknown): object => (typeof raw === "string" ? JSON.parse(raw) : raw) as object;
-const toDate = (v: unknown): Date | null =>
-  v === null || v === undefined ? null : new Date(v as string | Date);
+
+type Row = Record<string, unknown>;
 
 /** The NDJSON lines, one page of rows at a time: conversations, then (withMessages) messages. */
 export async function* exportLines(
@@ -75,109 +72,85 @@ export async function* exportLines(
   options: ExportOptions,
   summary: ExportSummary,
 ): AsyncGenerator<string> {
-  yield* conversationLines(store, appId, options, summary);
-  if (options.withMessages) yield* messageLines(store, appId, options, summary);
-}
-
-async function* conversationLines(
-  store: Store,
-  appId: string,
-  options: ExportOptions,
-  summary: ExportSummary,
-): AsyncGenerator<string> {
-  const pageSize = options.pageSize ?? 500;
+  const app = withoutNul("TALKJS_APP_ID", appId);
+  const pg = store.provider === "postgresql";
+  const filter: ExportFilter = { includeDeleted: options.includeDeleted === true, since: options.since };
   const kind = options.withMessages ? { kind: "conversation" } : {};
-  const filters = [`app_id = ${sqlString(appId)}`];
-  if (!options.includeDeleted) filters.push("deleted_at IS NULL");
-  if (options.since) {
-    const since = timestampLiteral(store, options.since);
-    filters.push(`(updated_at >= ${since} OR deleted_at >= ${since})`);
-  }
-  let after: string | undefined;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const keyset = after === undefined ? "" : ` AND id > ${sqlString(after)}`;
-    const rows = await store.queryRaw(
-      `SELECT id, raw, deleted_at FROM conversations
-        WHERE ${filters.join(" AND ")}${keyset}
-        ORDER BY id LIMIT ${pageSize}`,
-    );
-    if (rows.length === 0) return;
-    summary.pages++;
-    let chunk = "";
-    for (const row of rows) {
-      const deletedAt = toDate(row.deleted_at);
-      // Canonical key order: the same mirror exports byte-identically from SQLite and PostgreSQL
-      // (jsonb does not keep key order), so two exports can be diffed.
-      chunk += `${canonicalJson({ ...parseRaw(row.raw), ...kind, deleted_at: deletedAt?.toISOString() ?? null })}\n`;
+  // Conversations keyset-paged by id.
+  const conversations = pages<string>(
+    store,
+    options,
+    summary,
+    (afterId, limit) => exportConversations(pg, app, filter, { afterId, limit }),
+    (last) => String(last.id),
+  );
+  for await (const rows of conversations) {
+    yield ndjson(rows, kind, (deleted) => {
       summary.conversations++;
-      if (deletedAt) summary.deleted++;
-    }
-    yield chunk;
-    after = String(rows[rows.length - 1]?.id);
-    if (rows.length < pageSize) return;
+      if (deleted) summary.deleted++;
+    });
+  }
+  if (!options.withMessages) return;
+  // Messages in (conversation_id, created_at, id) order — a conversation's history oldest first —
+  // keyset-paged on that triple. The keyset's created_at goes back exactly as the database
+  // returned it (SQLite's ISO text, PostgreSQL's timestamptz at millisecond precision), so no row
+  // is skipped or repeated.
+  const messages = pages<MessageKeyset>(
+    store,
+    options,
+    summary,
+    (after, limit) => exportMessages(pg, app, filter, { after, limit }),
+    (last) => ({
+      conversationId: String(last.conversation_id),
+      createdAt: typeof last.created_at === "string" ? last.created_at : (toDate(last.created_at) as Date),
+      id: String(last.id),
+    }),
+  );
+  for await (const rows of messages) {
+    yield ndjson(rows, { kind: "message" }, (deleted) => {
+      summary.messages++;
+      if (deleted) summary.deletedMessages++;
+    });
   }
 }
 
 /**
- * Message lines in (conversation_id, created_at, id) order — a conversation's history oldest
- * first — keyset paged on that triple, which the (app_id, conversation_id, created_at) index
- * serves. The keyset's created_at is passed back exactly as the database returned it (SQLite's
- * ISO text, PostgreSQL's timestamptz at millisecond precision), so no row is skipped or repeated.
+ * Keyset pages of `pageSize` rows: `query` reads the page after a position, `positionOf` takes
+ * the position of a page's last row. Stops at a short page; checks the abort signal before each.
  */
-async function* messageLines(
+async function* pages<K>(
   store: Store,
-  appId: string,
   options: ExportOptions,
   summary: ExportSummary,
-): AsyncGenerator<string> {
-  const pageSize = options.pageSize ?? 500;
-  const pg = store.provider === "postgresql";
-  const filters = [`m.app_id = ${sqlString(appId)}`];
-  if (!options.includeDeleted) filters.push("m.deleted_at IS NULL", "c.deleted_at IS NULL");
-  if (options.since) {
-    const since = timestampLiteral(store, options.since);
-    filters.push(`(m.updated_at >= ${since} OR m.deleted_at >= ${since})`);
-  }
-  // Conversation deletions only matter without --include-deleted; a message without a
-  // conversation row (never written that way) is kept rather than silently dropped.
-  const join = options.includeDeleted
-    ? ""
-    : "LEFT JOIN conversations c ON c.app_id = m.app_id AND c.id = m.conversation_id";
-  let after: { conversationId: string; createdAt: string; id: string } | undefined;
+  query: (after: K | undefined, limit: number) => Sql,
+  positionOf: (last: Row) => K,
+): AsyncGenerator<Row[]> {
+  const limit = options.pageSize ?? 500;
+  let after: K | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
-    const keyset =
-      after === undefined
-        ? ""
-        : ` AND (m.conversation_id, m.created_at, m.id) > (${sqlString(after.conversationId)}, ${after.createdAt}, ${sqlString(after.id)})`;
-    const rows = await store.queryRaw(
-      `SELECT m.conversation_id, m.created_at, m.id, m.raw, m.deleted_at FROM messages m ${join}
-        WHERE ${filters.join(" AND ")}${keyset}
-        ORDER BY m.conversation_id, m.created_at, m.id LIMIT ${pageSize}`,
-    );
+    const rows = await store.queryRaw(query(after, limit));
     if (rows.length === 0) return;
     summary.pages++;
-    let chunk = "";
-    for (const row of rows) {
-      const deletedAt = toDate(row.deleted_at);
-      chunk += `${canonicalJson({ ...parseRaw(row.raw), kind: "message", deleted_at: deletedAt?.toISOString() ?? null })}\n`;
-      summary.messages++;
-      if (deletedAt) summary.deletedMessages++;
-    }
-    yield chunk;
-    const last = rows[rows.length - 1] as Record<string, unknown>;
-    after = {
-      conversationId: String(last.conversation_id),
-      // SQLite text goes back verbatim; a Date (PostgreSQL, or a driver that converts) as a literal.
-      createdAt:
-        !pg && typeof last.created_at === "string"
-          ? sqlString(last.created_at)
-          : timestampLiteral(store, toDate(last.created_at) as Date),
-      id: String(last.id),
-    };
-    if (rows.length < pageSize) return;
+    yield rows;
+    after = positionOf(rows[rows.length - 1] as Row);
+    if (rows.length < limit) return;
   }
+}
+
+/**
+ * Each row as one NDJSON line: the API object plus `extra` and `deleted_at`, in canonical key
+ * order, so the same mirror exports byte-identically from SQLite and PostgreSQL (jsonb does not
+ * keep key order) and two exports can be diffed.
+ */
+function ndjson(rows: Row[], extra: object, onRow: (deleted: boolean) => void): string {
+  let chunk = "";
+  for (const row of rows) {
+    const deletedAt = toDate(row.deleted_at);
+    chunk += `${canonicalJson({ ...parseRaw(row.raw), ...extra, deleted_at: deletedAt?.toISOString() ?? null })}\n`;
+    onRow(deletedAt !== null);
+  }
+  return chunk;
 }
 
 /**

@@ -2,6 +2,8 @@
 // views (prisma/migrations/*/…_analytics_views and …_message_views) with SQL that is identical on
 // SQLite and PostgreSQL. Reads only the database. Rendering lives in ./render.ts and ./html.ts.
 import { ConfigError } from "../errors.ts";
+import * as q from "../store/sql/analytics.ts";
+import { toNumber as num } from "../store/sql/shared.ts";
 import type { Store } from "../store/store.ts";
 import { type MirrorStatus, readStatus } from "../sync/status.ts";
 
@@ -104,14 +106,15 @@ export interface Report {
 
 const DAY_MS = 86_400_000;
 
-/** A SQL string literal. Standard SQL quoting, the same on SQLite and PostgreSQL (standard_conforming_strings). */
-export function sqlString(value: string): string {
-  if (value.includes("\u0000")) throw new ConfigError("value", "must not contain a NUL character");
-  return `'${value.replaceAll("'", "''")}'`;
+/**
+ * Text for a query parameter must not hold a NUL character: PostgreSQL refuses it in text (and
+ * no TalkJS id or field name has one), so it gets a clean error naming where it came from rather
+ * than a driver error. Every other character is fine: values are bound, never spliced into SQL.
+ */
+export function withoutNul(setting: string, value: string): string {
+  if (value.includes("\u0000")) throw new ConfigError(setting, "must not contain a NUL character (U+0000)");
+  return value;
 }
-
-/** Drivers return integers as number or bigint (and PostgreSQL COUNT as bigint): normalise. */
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -134,31 +137,12 @@ function positive(name: string, value: number, max: number): number {
   return value;
 }
 
-/**
- * Medians of v_message_replies.response_ms, one per group (`key` an expression, or null for one
- * overall median). Portable: ROW_NUMBER and COUNT windows pick the middle row(s) of each group
- * (two for an even count, averaged), which works on SQLite and PostgreSQL alike (PostgreSQL's
- * percentile_cont has no SQLite twin). The sort happens in the database — spilling to disk there
- * if it must — and at most two rows per group come back, and only `limit` groups: the process's
- * memory does not grow with the number of messages.
- */
+/** Reply medians as numbers: `key` the group (a day or a sender id), null for the overall one. */
 async function replyMedians(
   store: Store,
-  where: string,
-  key: string | null,
-  limit?: number,
+  query: ReturnType<typeof q.replyMedians>,
 ): Promise<{ key: string | null; replies: number; medianMs: number }[]> {
-  const partition = key === null ? "" : `PARTITION BY ${key} `;
-  const rows = await store.queryRaw(
-    `SELECT k, AVG(response_ms) AS median_ms, MAX(n) AS replies
-       FROM (SELECT ${key ?? "NULL"} AS k, response_ms,
-                    ROW_NUMBER() OVER (${partition}ORDER BY response_ms) AS rn,
-                    COUNT(*) OVER (${partition.trimEnd()}) AS n
-               FROM v_message_replies WHERE ${where}) r
-      WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
-      GROUP BY k
-      ORDER BY replies DESC, k${limit === undefined ? "" : ` LIMIT ${limit}`}`,
-  );
+  const rows = await store.queryRaw(query);
   return rows.map((r) => ({
     key: r.k === null ? null : String(r.k),
     replies: num(r.replies),
@@ -173,21 +157,10 @@ async function buildMessageReport(
   range: string[],
   top: number,
 ): Promise<MessageReport> {
-  const first = sqlString(range[0] as string);
-  const [totals] = await store.queryRaw(
-    `SELECT SUM(CASE WHEN is_deleted = 0 AND conversation_is_deleted = 0 THEN 1 ELSE 0 END) AS live,
-            SUM(is_deleted) AS deleted,
-            SUM(CASE WHEN is_deleted = 0 AND conversation_is_deleted = 1 THEN 1 ELSE 0 END) AS in_deleted
-       FROM v_messages WHERE app_id = ${app}`,
-  );
-  const [spread] = await store.queryRaw(
-    `SELECT COUNT(DISTINCT conversation_id) AS conversations, COUNT(DISTINCT sender_id) AS senders
-       FROM v_live_messages WHERE app_id = ${app}`,
-  );
-  const dailyRows = await store.queryRaw(
-    `SELECT day, messages, senders, conversations FROM v_daily_messages
-      WHERE app_id = ${app} AND day >= ${first} ORDER BY day`,
-  );
+  const first = range[0] as string;
+  const [totals] = await store.queryRaw(q.messageTotals(app));
+  const [spread] = await store.queryRaw(q.messageSpread(app));
+  const dailyRows = await store.queryRaw(q.dailyMessages(app, first));
   const byDay = new Map(dailyRows.map((r) => [String(r.day), r]));
   const daily = range.map((day) => {
     const r = byDay.get(day);
@@ -198,17 +171,12 @@ async function buildMessageReport(
       conversations: num(r?.conversations),
     };
   });
-  const senders = await store.queryRaw(
-    `SELECT sender_id, COUNT(*) AS messages, COUNT(DISTINCT conversation_id) AS conversations,
-            MAX(created_at_ms) AS last_at
-       FROM v_live_messages WHERE app_id = ${app} AND sender_id IS NOT NULL
-      GROUP BY sender_id ORDER BY messages DESC, sender_id LIMIT ${top}`,
-  );
-  const [overall] = await replyMedians(store, `app_id = ${app}`, null);
+  const senders = await store.queryRaw(q.topSenders(app, top));
+  const [overall] = await replyMedians(store, q.replyMedians(app, "all"));
   const perDay = new Map(
-    (await replyMedians(store, `app_id = ${app} AND day >= ${first}`, "day")).map((m) => [m.key, m]),
+    (await replyMedians(store, q.replyMedians(app, "day", { sinceDay: first }))).map((m) => [m.key, m]),
   );
-  const bySender = await replyMedians(store, `app_id = ${app}`, "sender_id", top);
+  const bySender = await replyMedians(store, q.replyMedians(app, "sender", { limit: top }));
   return {
     totals: {
       live: num(totals?.live),
@@ -242,47 +210,24 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
   const days = positive("--days", options.days ?? REPORT_DEFAULTS.days, 3660);
   const top = positive("--top", options.top ?? REPORT_DEFAULTS.top, 1000);
   const dormantDays = positive("--dormant-days", options.dormantDays ?? REPORT_DEFAULTS.dormantDays, 36_600);
-  const app = sqlString(appId);
+  const app = withoutNul("TALKJS_APP_ID", appId);
   const range = dayRange(now, days);
-  const first = sqlString(range[0] as string);
+  const first = range[0] as string;
 
-  const [totals] = await store.queryRaw(
-    `SELECT COUNT(*) AS conversations,
-            SUM(1 - is_deleted) AS live,
-            SUM(is_deleted) AS deleted,
-            SUM(CASE WHEN is_deleted = 0 THEN has_messages ELSE 0 END) AS live_with_messages
-       FROM v_conversations WHERE app_id = ${app}`,
-  );
-  const [people] = await store.queryRaw(
-    `SELECT COUNT(DISTINCT user_id) AS participants, COUNT(*) AS participations
-       FROM v_participants WHERE app_id = ${app} AND is_deleted = 0`,
-  );
-  const dailyRows = await store.queryRaw(
-    `SELECT day, created, active, deleted FROM v_daily_activity
-      WHERE app_id = ${app} AND day >= ${first} ORDER BY day`,
-  );
+  const [totals] = await store.queryRaw(q.conversationTotals(app));
+  const [people] = await store.queryRaw(q.participantTotals(app));
+  const dailyRows = await store.queryRaw(q.dailyActivity(app, first));
   const byDay = new Map(dailyRows.map((r) => [String(r.day), r]));
   const daily = range.map((day) => {
     const r = byDay.get(day);
     return { day, created: num(r?.created), active: num(r?.active), deleted: num(r?.deleted) };
   });
-  const topRows = await store.queryRaw(
-    `SELECT user_id, COUNT(*) AS conversations, SUM(sent_last_message) AS last_messages
-       FROM v_participants WHERE app_id = ${app} AND is_deleted = 0
-      GROUP BY user_id ORDER BY conversations DESC, user_id LIMIT ${top}`,
-  );
+  const topRows = await store.queryRaw(q.topParticipants(app, top));
   let byCustom: Report["byCustom"] = null;
   if (options.byCustomField !== undefined) {
-    const field = options.byCustomField;
-    // LEFT JOIN so conversations without the field show up as one "(none)" group.
-    const rows = await store.queryRaw(
-      `SELECT f.value AS value, COUNT(*) AS conversations
-         FROM v_live_conversations c
-         LEFT JOIN v_custom_fields f
-           ON f.app_id = c.app_id AND f.conversation_id = c.id AND f.field = ${sqlString(field)}
-        WHERE c.app_id = ${app}
-        GROUP BY f.value ORDER BY conversations DESC, value`,
-    );
+    const field = withoutNul("--by", options.byCustomField);
+    // Conversations without the field show up as one "(none)" group.
+    const rows = await store.queryRaw(q.conversationsByCustomField(app, field));
     byCustom = {
       field,
       values: rows.map((r) => ({
@@ -292,15 +237,8 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
     };
   }
   const cutoff = now - dormantDays * DAY_MS;
-  const [dormantCount] = await store.queryRaw(
-    `SELECT COUNT(*) AS n FROM v_live_conversations
-      WHERE app_id = ${app} AND last_activity_at_ms < ${cutoff}`,
-  );
-  const oldest = await store.queryRaw(
-    `SELECT id, subject, last_activity_at_ms FROM v_live_conversations
-      WHERE app_id = ${app} AND last_activity_at_ms < ${cutoff}
-      ORDER BY last_activity_at_ms, id LIMIT ${top}`,
-  );
+  const [dormantCount] = await store.queryRaw(q.dormantCount(app, cutoff));
+  const oldest = await store.queryRaw(q.dormantOldest(app, cutoff, top));
   const messages = await buildMessageReport(store, app, range, top);
   const status = await readStatus(store, appId, now);
   const live = num(totals?.live);

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../errors.ts";
 
@@ -21,8 +20,9 @@ const ACCEPTED =
   "`postgresql://user:password@host:5432/dbname` (also postgres://) for PostgreSQL";
 
 /**
- * DATABASE_URL → provider + connection settings. `file:` paths are resolved against the working
- * directory and their parent directory is created. Errors never echo the URL (it may hold a password).
+ * DATABASE_URL → provider + connection settings. Only parses: `file:` paths are resolved against the
+ * working directory, nothing is created (the directory appears when the store or a migration opens
+ * the file for writing, see ./open.ts). Errors never echo the URL (it may hold a password).
  */
 export function parseDatabaseUrl(
   url: string,
@@ -38,7 +38,6 @@ export function parseDatabaseUrl(
     if (query >= 0) rest = rest.slice(0, query);
     if (rest === "") throw new ConfigError("DATABASE_URL", `has no file path; ${ACCEPTED}.`);
     const filePath = path.resolve(options.cwd ?? process.cwd(), decodeURIComponent(rest));
-    mkdirSync(path.dirname(filePath), { recursive: true });
     return { provider: "sqlite", url: `file:${filePath}`, filePath, poolSize: 1 };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();

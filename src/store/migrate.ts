@@ -1,7 +1,8 @@
 // Runtime equivalent of `prisma migrate deploy`, fully offline: applies pending migrations from
 // prisma/migrations/<provider>/ through the wasm schema engine, recording them in
 // _prisma_migrations (same checksums as the CLI, so a real `prisma migrate deploy` stays compatible).
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -33,6 +34,15 @@ function scrub(message: string, db: DatabaseConfig): string {
 }
 
 /**
+ * Creates the directory of a SQLite database file (nothing for PostgreSQL). Called where a file is
+ * opened for writing (migrating, opening the store), never while a URL is only parsed. Lives here,
+ * not in ./open.ts, so `migrate` does not load the generated clients.
+ */
+export function ensureDatabaseDirectory(db: DatabaseConfig): void {
+  if (db.provider === "sqlite" && db.filePath) mkdirSync(path.dirname(db.filePath), { recursive: true });
+}
+
+/**
  * Applies every pending migration and returns the names applied ([] when up to date).
  * Throws MigrationError on any failure (never logs and continues).
  */
@@ -41,6 +51,7 @@ export async function migrateDatabase(
   options: { migrationsDir?: string; schemaEngineDebug?: boolean } = {},
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? migrationsDir(db.provider);
+  ensureDatabaseDirectory(db);
   // Every command starts with this call. When nothing is pending, answer from _prisma_migrations
   // without starting the schema engine: it needs exclusive access to a SQLite file (it resets the
   // journal mode), so it would wait on any other process that has the file open — a running sync,

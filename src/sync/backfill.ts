@@ -228,7 +228,7 @@ async function refreshPlannerStats(ctx: SyncContext, inserted: number, done: num
   if (ctx.store.provider !== "postgresql") return done;
   const due = ANALYZE_AT.filter((n) => n > done && inserted >= n).at(-1);
   if (due === undefined) return done;
-  await ctx.store.queryRaw("ANALYZE conversations, conversation_participants");
+  await ctx.store.analyzeConversations();
   return due;
 }
 

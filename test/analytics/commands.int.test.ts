@@ -7,6 +7,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo } from "../../src/demo.ts";
 import { contentHash } from "../../src/store/hash.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
@@ -170,7 +171,7 @@ describe("demo", () => {
       expect(text).toMatch(/last reconcile\s+#5 succeeded/);
       const store = await openStore({ url: `file:${file}` });
       try {
-        const [row] = await store.queryRaw("SELECT SUM(1 - is_deleted) AS live FROM v_conversations");
+        const [row] = await store.queryRaw(sql`SELECT SUM(1 - is_deleted) AS live FROM v_conversations`);
         expect(Number(row?.live)).toBe(406);
       } finally {
         await store.close();

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/store.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { freshDatabase, PROVIDERS, postgresAvailable, sqlText, type TestDatabase } from "../helpers/db.ts";
 import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
 const doc = readFileSync(new URL("../../docs/analytics.md", import.meta.url), "utf8");
@@ -31,7 +31,8 @@ describe.each(PROVIDERS)("docs/analytics.md queries on %s", (provider) => {
   let db: TestDatabase;
   let store: Store;
   let seeded: Seeded;
-  const run = (sql: string) => store.queryRaw(sql.replaceAll("'my_app'", `'${seeded.h.appId}'`));
+  const run = (sql: string) =>
+    store.queryRaw(sqlText(sql, { placeholder: "'my_app'", value: seeded.h.appId }));
 
   beforeAll(async () => {
     if (skip) return;

@@ -12,6 +12,7 @@ import { renderHtml } from "../../src/analytics/html.ts";
 import { bar, renderCsv, renderTable } from "../../src/analytics/render.ts";
 import { buildReport, dayRange, parseByFlag } from "../../src/analytics/report.ts";
 import { canonicalJson, contentHash } from "../../src/store/hash.ts";
+import type { Sql } from "../../src/store/sql/shared.ts";
 import type { Store } from "../../src/store/store.ts";
 import { runSync } from "../../src/sync/incremental.ts";
 import { runMessagePass } from "../../src/sync/messages.ts";
@@ -405,9 +406,9 @@ describe.each(PROVIDERS)("report and export on %s", (provider) => {
     const failing = new Proxy(store, {
       get(target, prop, receiver) {
         if (prop === "queryRaw") {
-          return async (sql: string) => {
+          return async (query: Sql) => {
             if (++calls === 3) throw new Error("connection lost");
-            return target.queryRaw(sql);
+            return target.queryRaw(query);
           };
         }
         const value = Reflect.get(target, prop, receiver) as unknown;

@@ -5,12 +5,27 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
+import { Prisma } from "../../src/generated/prisma/client.ts";
 import type { DatabaseProvider } from "../../src/store/database-url.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { migrateDatabase } from "../../src/store/migrate.ts";
+import type { Sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 
 export const PROVIDERS: readonly DatabaseProvider[] = ["sqlite", "postgresql"];
+
+/**
+ * SQL text written out in full (a query from the docs, a catalog lookup) as a statement for
+ * Store.queryRaw. With `bind`, every occurrence of a quoted placeholder such as 'my_app' becomes
+ * a parameter holding `bind.value`.
+ */
+export function sqlText(text: string, bind?: { placeholder: string; value: string }): Sql {
+  const strings = bind ? text.split(bind.placeholder) : [text];
+  return new Prisma.Sql(
+    strings,
+    strings.slice(1).map(() => bind?.value),
+  );
+}
 
 export interface TestDatabase {
   provider: DatabaseProvider;

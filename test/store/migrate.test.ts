@@ -14,7 +14,7 @@ import { MirrorError } from "../../src/errors.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { MigrationError, migrateDatabase, migrationsDir } from "../../src/store/migrate.ts";
 import { openStore } from "../../src/store/store.ts";
-import { emptyDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { emptyDatabase, PROVIDERS, postgresAvailable, sqlText, type TestDatabase } from "../helpers/db.ts";
 
 const TABLES = ["conversation_participants", "conversations", "sync_runs", "sync_state"];
 const CONVERSATION_COLUMNS = [
@@ -66,7 +66,7 @@ describe.each(PROVIDERS)("migrations on %s", (provider) => {
 
     const store = await openStore({ url: db.url });
     try {
-      const q = (sql: string) => store.queryRaw(sql);
+      const q = (sql: string) => store.queryRaw(sqlText(sql));
       const names = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.name)).sort();
       if (provider === "sqlite") {
         expect(names(await q("SELECT name FROM sqlite_master WHERE type = 'table'"))).toEqual(
@@ -132,9 +132,9 @@ describe.each(PROVIDERS)("migrations on %s", (provider) => {
         try {
           const tables =
             provider === "sqlite"
-              ? await store.queryRaw("SELECT name FROM sqlite_master WHERE name = 'half_done'")
+              ? await store.queryRaw(sqlText("SELECT name FROM sqlite_master WHERE name = 'half_done'"))
               : await store.queryRaw(
-                  "SELECT table_name FROM information_schema.tables WHERE table_name = 'half_done'",
+                  sqlText("SELECT table_name FROM information_schema.tables WHERE table_name = 'half_done'"),
                 );
           expect(tables).toEqual([]);
         } finally {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/store.ts";
 import { openStore } from "../../src/store/store.ts";
-import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { freshDatabase, PROVIDERS, postgresAvailable, sqlText, type TestDatabase } from "../helpers/db.ts";
 import { makeConversation, T0 } from "./fixtures.ts";
 
 const doc = readFileSync(new URL("../../docs/schema.md", import.meta.url), "utf8");
@@ -49,19 +49,21 @@ describe.each(PROVIDERS)("docs/schema.md queries on %s", (provider) => {
 
   const mine = blocks.filter((b) => b.only === "" || b.only === provider);
   it.skipIf(skip).each(mine.map((b) => [b.sql.split("\n")[0] ?? "", b.sql]))("%s", async (_title, sql) => {
-    const rows = await store.queryRaw(sql);
+    const rows = await store.queryRaw(sqlText(sql));
     expect(Array.isArray(rows)).toBe(true);
   });
 
   it.skipIf(skip)("return the expected answers", async () => {
-    const perApp = await store.queryRaw(mine[0]?.sql ?? "");
+    const perApp = await store.queryRaw(sqlText(mine[0]?.sql ?? ""));
     expect(perApp.map((r) => [r.app_id, Number(r.live), Number(r.deleted)])).toEqual([["my_app", 2, 1]]);
-    const categories = await store.queryRaw(mine.find((b) => b.sql.includes("'category'"))?.sql ?? "");
+    const categories = await store.queryRaw(
+      sqlText(mine.find((b) => b.sql.includes("'category'"))?.sql ?? ""),
+    );
     expect(categories.map((r) => [r.category, Number(r.conversations)])).toEqual([
       ["sales", 1],
       ["support", 1],
     ]);
-    const days = await store.queryRaw(mine.find((b) => b.only === provider)?.sql ?? "");
+    const days = await store.queryRaw(sqlText(mine.find((b) => b.only === provider)?.sql ?? ""));
     expect(days.map((r) => [r.day, Number(r.created)])).toEqual([
       ["2026-01-15", 2],
       ["2026-01-16", 1],

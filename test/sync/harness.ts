@@ -6,6 +6,7 @@ import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { OffsetTsMode, Simulator, SimulatorOptions } from "../../src/simulator/types.ts";
 import { contentHash } from "../../src/store/hash.ts";
+import { conversationHashes } from "../../src/store/sql/conversations.ts";
 import type { Store } from "../../src/store/store.ts";
 import type { SyncContext } from "../../src/sync/run.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
@@ -93,9 +94,7 @@ export interface MirrorRow {
 }
 
 export async function mirrorRows(store: Store, appId: string): Promise<Map<string, MirrorRow>> {
-  const rows = await store.queryRaw(
-    `SELECT id, content_hash, deleted_at FROM conversations WHERE app_id = '${appId}'`,
-  );
+  const rows = await store.queryRaw(conversationHashes(appId));
   return new Map(
     rows.map((r) => [
       String(r.id),

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SyncSettings } from "../../src/config/index.ts";
 import { contentHash } from "../../src/store/hash.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import type { Store } from "../../src/store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "../../src/sync/jobs.ts";
 import { reachedKnownHistory, runMessagePass } from "../../src/sync/messages.ts";
@@ -69,7 +70,7 @@ describe.each(PROVIDERS)("message mirror on %s", (provider) => {
   /** Every message of every live simulator conversation is mirrored, live, with identical content. */
   async function expectMessagesEqual(h: Harness): Promise<number> {
     const rows = await store.queryRaw(
-      `SELECT id, conversation_id, content_hash, deleted_at FROM messages WHERE app_id = '${h.appId}'`,
+      sql`SELECT id, conversation_id, content_hash, deleted_at FROM messages WHERE app_id = ${h.appId}`,
     );
     const mirrored = new Map(rows.map((r) => [String(r.id), r]));
     const problems: string[] = [];
@@ -191,7 +192,7 @@ describe.each(PROVIDERS)("message mirror on %s", (provider) => {
       expect(run?.kind).toBe("messages");
       expect(run?.status).toBe("failed");
       const finished = await store.queryRaw(
-        `SELECT conversation_id FROM message_sync_state WHERE app_id = '${h.appId}'`,
+        sql`SELECT conversation_id FROM message_sync_state WHERE app_id = ${h.appId}`,
       );
       expect(finished.length).toBeGreaterThan(0);
       // Whole pages only: every mirrored message belongs to a page the simulator answered in full.

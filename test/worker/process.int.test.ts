@@ -5,6 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { Simulator } from "../../src/simulator/types.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import { openStore } from "../../src/store/store.ts";
 import { BACKFILL_STREAM } from "../../src/sync/streams.ts";
 import { runCli, spawnCli } from "../cli/run-cli.ts";
@@ -122,7 +123,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
             (await store.getSyncState(sim.appId, BACKFILL_STREAM))?.cursor ?? "null",
           ) as { windows: { pager: { ts: number } }[] } | null;
           const [newest] = await store.queryRaw(
-            `SELECT MAX(created_at) AS newest FROM conversations WHERE app_id = '${sim.appId}'`,
+            sql`SELECT MAX(created_at) AS newest FROM conversations WHERE app_id = ${sim.appId}`,
           );
           const newestMs =
             newest?.newest instanceof Date

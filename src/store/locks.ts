@@ -8,24 +8,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import { MirrorError } from "../errors.ts";
-import type { PrismaClient } from "../generated/prisma/client.ts";
 import { redactDatabaseUrl } from "./database-url.ts";
-
-export interface RunLockHolder {
-  kind: string;
-  pid: number;
-  host: string;
-}
-
-export interface RunLockInfo extends RunLockHolder {
-  acquiredAt: Date;
-}
-
-export interface RunLock {
-  readonly appId: string;
-  readonly holder: RunLockHolder;
-  release(): Promise<void>;
-}
+import type { Client, Db } from "./open.ts";
+import { ADVISORY_UNLOCK, TRY_ADVISORY_LOCK, takeSqliteLease } from "./sql/locks.ts";
+import type { RunLock, RunLockHolder, RunLockInfo } from "./types.ts";
 
 /** SQLite lease: long enough to survive a stalled event loop, short enough that a lost host's lock frees itself. */
 export const LEASE_MS = 60_000;
@@ -47,7 +33,52 @@ function processAlive(pid: number): boolean {
   }
 }
 
-type Client = PrismaClient;
+/** A held lock whose release runs once, however often it is called. */
+function heldLock(appId: string, holder: RunLockHolder, release: () => Promise<void>): RunLock {
+  let released = false;
+  return {
+    appId,
+    holder,
+    async release() {
+      if (released) return;
+      released = true;
+      await release();
+    },
+  };
+}
+
+/** The run locks one store has taken: each released on request, all of them when the store closes. */
+export class RunLocks {
+  readonly #db: Db;
+  readonly #held = new Set<RunLock>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async acquire(appId: string, holder: RunLockHolder): Promise<RunLock | null> {
+    const lock = this.#db.pg
+      ? await acquirePostgresLock(this.#db.client, this.#db.url, appId, holder)
+      : await acquireSqliteLock(this.#db.client, appId, holder);
+    if (!lock) return null;
+    this.#held.add(lock);
+    return heldLock(appId, holder, async () => {
+      this.#held.delete(lock);
+      await lock.release();
+    });
+  }
+
+  async describe(appId: string): Promise<RunLockInfo | null> {
+    const row = await this.#db.client.runLock.findUnique({ where: { appId } });
+    return row ? { kind: row.kind, pid: row.pid, host: row.host, acquiredAt: row.acquiredAt } : null;
+  }
+
+  /** Releases every lock still held (the store is closing); failures are ignored. */
+  async releaseAll(): Promise<void> {
+    for (const lock of [...this.#held]) await lock.release().catch(() => {});
+    this.#held.clear();
+  }
+}
 
 async function recordHolder(client: Client, appId: string, token: string, h: RunLockHolder): Promise<void> {
   const now = new Date();
@@ -62,12 +93,7 @@ async function recordHolder(client: Client, appId: string, token: string, h: Run
   await client.runLock.upsert({ where: { appId }, create: { appId, ...data }, update: data });
 }
 
-export async function describeRunLock(client: Client, appId: string): Promise<RunLockInfo | null> {
-  const row = await client.runLock.findUnique({ where: { appId } });
-  return row ? { kind: row.kind, pid: row.pid, host: row.host, acquiredAt: row.acquiredAt } : null;
-}
-
-export async function acquirePostgresLock(
+async function acquirePostgresLock(
   client: Client,
   url: string,
   appId: string,
@@ -85,32 +111,22 @@ export async function acquirePostgresLock(
   // A lock connection that dies (server restart) surfaces on the next query; never crash on it.
   session.on("error", () => {});
   const key = advisoryKey(appId);
-  const { rows } = await session.query<{ locked: boolean }>(
-    "SELECT pg_try_advisory_lock($1::bigint) AS locked",
-    [key],
-  );
+  const { rows } = await session.query<{ locked: boolean }>(TRY_ADVISORY_LOCK, [key]);
   if (!rows[0]?.locked) {
     await session.end();
     return null;
   }
   const token = randomUUID();
   await recordHolder(client, appId, token, holder);
-  let released = false;
-  return {
-    appId,
-    holder,
-    async release() {
-      if (released) return;
-      released = true;
-      await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
-      // Ending the session frees the advisory lock even if the unlock itself fails.
-      await session.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
-      await session.end().catch(() => {});
-    },
-  };
+  return heldLock(appId, holder, async () => {
+    await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
+    // Ending the session frees the advisory lock even if the unlock itself fails.
+    await session.query(ADVISORY_UNLOCK, [key]).catch(() => {});
+    await session.end().catch(() => {});
+  });
 }
 
-export async function acquireSqliteLock(
+async function acquireSqliteLock(
   client: Client,
   appId: string,
   holder: RunLockHolder,
@@ -121,14 +137,9 @@ export async function acquireSqliteLock(
     await client.runLock.deleteMany({ where: { appId, token: existing.token } });
   }
   const token = randomUUID();
-  const now = new Date();
-  const expires = new Date(now.getTime() + LEASE_MS);
-  // Atomic: inserts, or takes over an expired lease; otherwise changes nothing.
-  await client.$executeRaw`INSERT INTO run_locks (app_id, token, kind, pid, host, acquired_at, expires_at)
-    VALUES (${appId}, ${token}, ${holder.kind}, ${holder.pid}, ${holder.host}, ${now}, ${expires})
-    ON CONFLICT (app_id) DO UPDATE SET token = excluded.token, kind = excluded.kind, pid = excluded.pid,
-      host = excluded.host, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-    WHERE run_locks.expires_at < excluded.acquired_at`;
+  const acquiredAt = new Date();
+  const expiresAt = new Date(acquiredAt.getTime() + LEASE_MS);
+  await client.$executeRaw(takeSqliteLease({ appId, token, ...holder, acquiredAt, expiresAt }));
   const row = await client.runLock.findUnique({ where: { appId } });
   if (row?.token !== token) return null;
   const heartbeat = setInterval(() => {
@@ -136,15 +147,8 @@ export async function acquireSqliteLock(
     client.runLock.updateMany({ where: { appId, token }, data: { expiresAt: until } }).catch(() => {});
   }, HEARTBEAT_MS);
   heartbeat.unref();
-  let released = false;
-  return {
-    appId,
-    holder,
-    async release() {
-      if (released) return;
-      released = true;
-      clearInterval(heartbeat);
-      await client.runLock.deleteMany({ where: { appId, token } });
-    },
-  };
+  return heldLock(appId, holder, async () => {
+    clearInterval(heartbeat);
+    await client.runLock.deleteMany({ where: { appId, token } });
+  });
 }

@@ -1,0 +1,79 @@
+// Opening the database: the driver adapter for the provider, SQLite's pragmas, a connection check,
+// and the SQLite file's directory (created here, when a file is opened for writing, never while a
+// URL is merely parsed). What the rest of src/store/ receives is a `Db`: the client plus the
+// provider, which the few provider-specific SQL fragments branch on.
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { Logger } from "pino";
+import { MirrorError } from "../errors.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { PrismaClient as SqliteClient } from "../generated/prisma/client.ts";
+import { PrismaClient as PgClient } from "../generated/prisma-pg/client.ts";
+import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
+import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
+import { ensureDatabaseDirectory } from "./migrate.ts";
+
+/** Both generated clients expose the same model API; the SQLite client's types stand in for both. */
+export type Client = SqliteClient;
+export type Tx = Prisma.TransactionClient;
+
+/** An open database, as every part of the store sees it. */
+export interface Db {
+  readonly provider: DatabaseProvider;
+  /** PostgreSQL (true) or SQLite (false): what provider-specific SQL fragments branch on. */
+  readonly pg: boolean;
+  readonly client: Client;
+  /** The connection URL (the PostgreSQL run lock opens its own session with it). */
+  readonly url: string;
+}
+
+export interface OpenStoreConfig {
+  url: string;
+  poolSize?: number;
+  logger?: Logger;
+}
+
+export async function openDatabase(config: OpenStoreConfig | DatabaseConfig): Promise<Db> {
+  const db: DatabaseConfig =
+    "provider" in config ? config : parseDatabaseUrl(config.url, { poolSize: config.poolSize ?? 5 });
+  const logger = "logger" in config ? config.logger : undefined;
+  let client: Client;
+  if (db.provider === "sqlite") {
+    ensureDatabaseDirectory(db);
+    // better-sqlite3 holds one connection: a single writer. `timeout` is its busy timeout (ms).
+    client = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: db.url, timeout: 5_000 }) });
+    try {
+      await client.$queryRaw`PRAGMA journal_mode = WAL`;
+      await client.$executeRaw`PRAGMA synchronous = NORMAL`;
+      await client.$executeRaw`PRAGMA foreign_keys = ON`;
+    } catch (error) {
+      await client.$disconnect();
+      throw new MirrorError(
+        "DB_OPEN_FAILED",
+        `Cannot open SQLite database ${db.filePath ?? db.url}: ${String(error)}`,
+        { cause: error },
+      );
+    }
+  } else {
+    // The PG client's model types are identical in shape to the SQLite one's (same schema,
+    // different provider); TypeScript cannot see that, hence the cast.
+    client = new PgClient({
+      adapter: new PrismaPg({ connectionString: db.url, max: db.poolSize }),
+    }) as unknown as Client;
+    try {
+      await client.$queryRaw`SELECT 1`;
+    } catch (error) {
+      await client.$disconnect();
+      const detail = String(error)
+        .split(db.password ?? "\u0000")
+        .join("***");
+      throw new MirrorError(
+        "DB_OPEN_FAILED",
+        `Cannot connect to PostgreSQL ${redactDatabaseUrl(db.url)}: ${detail}`,
+        { cause: error },
+      );
+    }
+  }
+  logger?.debug({ provider: db.provider, url: redactDatabaseUrl(db.url) }, "store opened");
+  return { provider: db.provider, pg: db.provider === "postgresql", client, url: db.url };
+}

@@ -1,0 +1,81 @@
+// Runs and sync state: the sync_runs ledger (one row per backfill/sync/reconcile/messages run)
+// and sync_state (per stream: cursor, watermark, last success and error). Single rows by key, so
+// the model API; the checkpoint written inside a page's transaction is ./sql/runs.ts. Retention
+// (pruning old runs) would live here too; nothing is pruned today.
+import type { Db } from "./open.ts";
+import type { RunResult, RunStatus, SyncRunRow, SyncStateRow, SyncStateUpdate } from "./types.ts";
+
+export class RunStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  getSyncState(appId: string, stream: string): Promise<SyncStateRow | null> {
+    return this.#db.client.syncState.findUnique({ where: { appId_stream: { appId, stream } } });
+  }
+
+  async saveSyncState(appId: string, stream: string, state: SyncStateUpdate): Promise<void> {
+    const data = {
+      cursor: state.cursor,
+      ...(state.watermark !== undefined ? { watermark: state.watermark } : {}),
+      ...(state.lastSuccessAt !== undefined ? { lastSuccessAt: state.lastSuccessAt, lastError: null } : {}),
+      updatedAt: new Date(),
+    };
+    await this.#db.client.syncState.upsert({
+      where: { appId_stream: { appId, stream } },
+      create: { appId, stream, ...data },
+      update: data,
+    });
+  }
+
+  async recordSyncError(appId: string, stream: string, error: string, at: Date = new Date()): Promise<void> {
+    await this.#db.client.syncState.upsert({
+      where: { appId_stream: { appId, stream } },
+      create: { appId, stream, lastError: error, lastErrorAt: at, updatedAt: at },
+      update: { lastError: error, lastErrorAt: at, updatedAt: at },
+    });
+  }
+
+  async startRun(appId: string, kind: string, startedAt: Date = new Date()): Promise<number> {
+    const run = await this.#db.client.syncRun.create({
+      data: { appId, kind, startedAt, status: "running" },
+      select: { id: true },
+    });
+    return run.id;
+  }
+
+  async finishRun(id: number, result: RunResult): Promise<void> {
+    await this.#db.client.syncRun.update({
+      where: { id },
+      data: {
+        status: result.status,
+        finishedAt: result.finishedAt ?? new Date(),
+        error: result.error ?? null,
+        ...result.counts,
+      },
+    });
+  }
+
+  async closeAbandonedRuns(appId: string, at: Date = new Date()): Promise<number> {
+    const result = await this.#db.client.syncRun.updateMany({
+      where: { appId, status: "running" },
+      data: {
+        status: "abandoned",
+        finishedAt: at,
+        error: "the process stopped before the run finished (killed or crashed)",
+      },
+    });
+    return result.count;
+  }
+
+  async lastRuns(appId: string, limit = 10): Promise<SyncRunRow[]> {
+    const rows = await this.#db.client.syncRun.findMany({
+      where: { appId },
+      orderBy: { id: "desc" },
+      take: limit,
+    });
+    return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
+  }
+}

@@ -1,0 +1,78 @@
+// Statements of the messages family: the messages table as a mirror table (its upsert is the
+// shared one in ./upsert.ts), the message pass's work list, and the reads of `status` and the demo.
+import type { Message } from "../../talkjs/types.ts";
+import { empty, type Sql, sql, sqlEpochMs, sqlJson } from "./shared.ts";
+import { defineMirrorTable } from "./upsert.ts";
+
+/** messages: one row per message, the API object in `raw` plus the columns analytics need. */
+export const MESSAGES = defineMirrorTable<Message>({
+  table: "messages",
+  columns: [
+    "conversation_id",
+    "sender_id",
+    "type",
+    "text",
+    "custom",
+    "attachment",
+    "location",
+    "content",
+    "origin",
+    "created_at",
+    "edited_at",
+    "referenced_message_id",
+    "read_by",
+    "raw",
+  ],
+  id: (m) => m.id,
+  values: (m, pg) => [
+    m.conversationId,
+    m.senderId ?? null,
+    m.type ?? "UserMessage",
+    m.text ?? null,
+    sqlJson(pg, m.custom ?? {}),
+    sqlJson(pg, m.attachment),
+    sqlJson(pg, m.location),
+    sqlJson(pg, m.content),
+    m.origin ?? null,
+    sqlEpochMs(pg, m.createdAt),
+    sqlEpochMs(pg, m.editedAt),
+    m.referencedMessageId ?? null,
+    sqlJson(pg, m.readBy ?? []),
+    sqlJson(pg, m),
+  ],
+});
+
+/**
+ * The message pass's work list: live conversations with messages whose mirrored messages are not
+ * complete up to their current lastMessage (`changedOnly`), or all of them (a deep pass), keyset
+ * paged by conversation id. Served by the conversations primary key (app_id, id) in id order,
+ * joined to message_sync_state on its primary key.
+ */
+export function messageWork(
+  appId: string,
+  opts: { changedOnly: boolean; limit: number; afterId?: string | undefined },
+): Sql {
+  const changed = opts.changedOnly
+    ? sql`AND (s.last_message_id IS NULL OR s.last_message_id <> c.last_message_id)`
+    : empty;
+  const after = opts.afterId === undefined ? empty : sql`AND c.id > ${opts.afterId}`;
+  return sql`SELECT c.id AS conversation_id, c.last_message_id, s.newest_message_at
+    FROM conversations c
+    LEFT JOIN message_sync_state s ON s.app_id = c.app_id AND s.conversation_id = c.id
+    WHERE c.app_id = ${appId} AND c.deleted_at IS NULL AND c.last_message_id IS NOT NULL
+      ${changed} ${after}
+    ORDER BY c.id
+    LIMIT ${opts.limit}`;
+}
+
+/** `status`: live and deleted messages of one app, in one pass over its primary key range. */
+export function messageStats(appId: string): Sql {
+  return sql`SELECT SUM(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END) AS live,
+      SUM(CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END) AS deleted
+    FROM messages WHERE app_id = ${appId}`;
+}
+
+/** The demo's row-by-row check: the content hash of every live message. Primary key range. */
+export function liveMessageHashes(appId: string): Sql {
+  return sql`SELECT id, content_hash FROM messages WHERE app_id = ${appId} AND deleted_at IS NULL`;
+}

@@ -1,0 +1,201 @@
+// The store's public types: the Store every caller uses, and the rows and options it speaks in.
+import type { RunCounts } from "../counts.ts";
+import type { Conversation } from "../talkjs/types.ts";
+import type { DatabaseProvider } from "./database-url.ts";
+import type { MessageStore } from "./messages.ts";
+import type { Sql } from "./sql/shared.ts";
+
+/** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
+
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface Checkpoint {
+  stream: string;
+  /** Opaque to the store (the sync engine's serialized cursor), or null to clear it. */
+  cursor: string | null;
+  watermark?: Date | null;
+}
+
+export interface UpsertOptions {
+  /** When the page was fetched: first_seen_at/synced_at/updated_at use it. */
+  seenAt: Date;
+  /** The reconcile run that saw these rows (mark-and-sweep marker). */
+  runId?: number;
+  /** Written in the SAME transaction as the page (and marked a success at seenAt). */
+  checkpoint?: Checkpoint;
+}
+
+export interface SyncStateRow {
+  appId: string;
+  stream: string;
+  cursor: string | null;
+  watermark: Date | null;
+  lastSuccessAt: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  updatedAt: Date;
+}
+
+/** How a run ended, for finishRun. */
+export interface RunResult {
+  status: Exclude<RunStatus, "running">;
+  counts?: Partial<RunCounts>;
+  error?: string | null;
+  finishedAt?: Date;
+}
+
+/** A stream's new cursor; a watermark and a success time when the pass got that far. */
+export interface SyncStateUpdate {
+  cursor: string | null;
+  watermark?: Date | null;
+  lastSuccessAt?: Date;
+}
+
+export interface SyncRunRow extends RunCounts {
+  id: number;
+  appId: string;
+  kind: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  status: RunStatus;
+  error: string | null;
+}
+
+export interface StoredParticipant {
+  userId: string;
+  access: string;
+  notify: boolean;
+}
+
+/** What every mirrored row has: the API object as returned, and when the mirror saw it. */
+export interface MirroredRow {
+  /** The object exactly as the API returned it. */
+  raw: unknown;
+  /** sha256 of its canonical JSON: an unchanged copy is not written again. */
+  contentHash: string;
+  firstSeenAt: Date;
+  syncedAt: Date;
+  /** When the content last changed in the mirror. */
+  updatedAt: Date;
+  /** When a deletion at TalkJS was confirmed; null while it exists. */
+  deletedAt: Date | null;
+}
+
+export interface StoredConversation extends MirroredRow {
+  appId: string;
+  id: string;
+  subject: string | null;
+  photoUrl: string | null;
+  topicId: string | null;
+  welcomeMessages: unknown;
+  custom: unknown;
+  lastMessage: unknown;
+  lastMessageAt: Date | null;
+  lastMessageId: string | null;
+  lastMessageSenderId: string | null;
+  createdAt: Date;
+  lastActivityAt: Date;
+  participantCount: number;
+  seenRunId: number | null;
+  participants: StoredParticipant[];
+}
+
+export interface RunLockHolder {
+  kind: string;
+  pid: number;
+  host: string;
+}
+
+export interface RunLockInfo extends RunLockHolder {
+  acquiredAt: Date;
+}
+
+export interface RunLock {
+  readonly appId: string;
+  readonly holder: RunLockHolder;
+  release(): Promise<void>;
+}
+
+/** A conversation whose messages need fetching, with how far they are already mirrored. */
+export interface MessageWork {
+  conversationId: string;
+  /** The conversation's current lastMessage id (what the state records once done). */
+  lastMessageId: string;
+  /** createdAt of the newest message mirrored for it; null when none is. */
+  newestKnownAt: Date | null;
+}
+
+export interface StoredMessage extends MirroredRow {
+  appId: string;
+  id: string;
+  conversationId: string;
+  senderId: string | null;
+  type: string;
+  text: string | null;
+  createdAt: Date;
+  editedAt: Date | null;
+}
+
+export interface MessageStats {
+  live: number;
+  deleted: number;
+}
+
+export interface StoreStats {
+  live: number;
+  deleted: number;
+  participants: number;
+  newestActivityAt: Date | null;
+  lastSyncedAt: Date | null;
+}
+
+export interface Store {
+  readonly provider: DatabaseProvider;
+  /** The message mirror's tables (messages, message_sync_state). */
+  readonly messages: MessageStore;
+  upsertConversations(
+    appId: string,
+    conversations: Conversation[],
+    opts: UpsertOptions,
+  ): Promise<UpsertCounts>;
+  getConversation(appId: string, id: string): Promise<StoredConversation | null>;
+  countLive(appId: string): Promise<number>;
+  /** Live rows not seen by `runId`, ordered by id, keyset-paged by `afterId`: deletion candidates. */
+  listUnseenLive(appId: string, runId: number, limit: number, afterId?: string): Promise<string[]>;
+  /** How many live rows `runId` has not seen (reconcile refuses a mass deletion before any GET). */
+  countUnseenLive(appId: string, runId: number): Promise<number>;
+  /** Sets deleted_at on live rows among `ids`; returns how many changed. */
+  markDeleted(appId: string, ids: string[], at: Date): Promise<number>;
+  getSyncState(appId: string, stream: string): Promise<SyncStateRow | null>;
+  saveSyncState(appId: string, stream: string, state: SyncStateUpdate): Promise<void>;
+  recordSyncError(appId: string, stream: string, error: string, at?: Date): Promise<void>;
+  startRun(appId: string, kind: string, startedAt?: Date): Promise<number>;
+  finishRun(id: number, result: RunResult): Promise<void>;
+  lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
+  /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
+  closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
+  /**
+   * Takes the app's run lock (one writer per app across processes and hosts), or returns null at
+   * once when someone else holds it. See ./locks.ts.
+   */
+  acquireRunLock(appId: string, holder: RunLockHolder): Promise<RunLock | null>;
+  /** Who holds the app's run lock, if anyone (for the "another run is active" message). */
+  describeRunLock(appId: string): Promise<RunLockInfo | null>;
+  stats(appId: string): Promise<StoreStats>;
+  /**
+   * PostgreSQL: refreshes the planner statistics of the conversation tables (a bulk load into
+   * empty tables otherwise keeps plans made for empty tables). SQLite: nothing to do.
+   */
+  analyzeConversations(): Promise<void>;
+  /**
+   * Runs one statement built with the `sql` tag (values bound as parameters, never spliced into
+   * the text); the named statements live in ./sql/. Results as the driver returns them.
+   */
+  queryRaw(query: Sql): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
