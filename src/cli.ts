@@ -133,7 +133,11 @@ some. Runs a backfill first if none has completed.`,
 Lists every conversation to refresh every row, then marks deleted the live rows that were absent
 from the complete listing AND answer 404 — never more than RECONCILE_MAX_DELETE_SHARE of the mirror
 at once unless --allow-mass-delete is given. --messages also re-reads every conversation's whole
-message history (catches edited and deleted old messages).`,
+message history (catches edited and deleted old messages): a message missing inside the range a
+re-read covered is marked deleted; one older than anything returned only after a deep re-read at
+least RECONCILE_CONFIRM_AFTER (default 1h) later again misses it; at most RECONCILE_MAX_DELETE_SHARE
+of the messages re-read per run (over it nothing is marked and the run fails) unless
+--allow-mass-delete.`,
 } as const;
 
 /** backfill, sync, reconcile: lock, run, print the summary. */

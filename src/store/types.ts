@@ -124,10 +124,18 @@ export interface RunLock {
 /** A conversation whose messages need fetching, with how far they are already mirrored. */
 export interface MessageWork {
   conversationId: string;
-  /** The conversation's current lastMessage id (what the state records once done). */
-  lastMessageId: string;
+  /** The conversation's current lastMessage id (what the state records once done); null when it has none left. */
+  lastMessageId: string | null;
   /** createdAt of the newest message mirrored for it; null when none is. */
   newestKnownAt: Date | null;
+}
+
+/** A live mirrored message as a deep re-read weighs it. */
+export interface LiveMessageRow {
+  id: string;
+  createdAt: Date;
+  /** When a deep re-read first did not return it (older than anything returned); null otherwise. */
+  missingSince: Date | null;
 }
 
 export interface StoredMessage extends MirroredRow {
