@@ -185,6 +185,10 @@ export interface Store {
   startRun(appId: string, kind: string, startedAt?: Date): Promise<number>;
   finishRun(id: number, result: RunResult): Promise<void>;
   lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
+  /** The latest run of one kind (status reads each kind directly: other kinds' runs cannot hide it). */
+  lastRunOfKind(appId: string, kind: string): Promise<SyncRunRow | null>;
+  /** Retention: deletes finished runs started before `before`, never a kind's latest; returns how many. */
+  pruneRuns(appId: string, before: Date): Promise<number>;
   /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
   closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
   /**
