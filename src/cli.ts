@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
+import { databaseUrlSecrets } from "./store/database-url.ts";
 import { VERSION } from "./version.ts";
 
 // Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
@@ -88,7 +89,7 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
   const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
   const file = configPath ? readConfigFile(configPath) : {};
   const settings = layerSettings(file, inv.env, flags);
-  knownSecrets.push(settings.TALKJS_SECRET_KEY, passwordOf(settings.DATABASE_URL));
+  knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
   return { values, settings };
 }
 
@@ -346,18 +347,9 @@ export async function main(
     await command({ args, env, out });
     return 0;
   } catch (error) {
-    const secrets = [env.TALKJS_SECRET_KEY, passwordOf(env.DATABASE_URL), ...knownSecrets];
+    const secrets = [env.TALKJS_SECRET_KEY, ...databaseUrlSecrets(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
-  }
-}
-
-function passwordOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
   }
 }
 

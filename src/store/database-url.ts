@@ -11,6 +11,11 @@ export interface DatabaseConfig {
   filePath?: string;
   /** PostgreSQL only: the password from the URL, so callers can scrub it from any output. */
   password?: string;
+  /**
+   * Every credential-bearing value of the URL (the userinfo password, `password=`, `sslpassword=`,
+   * `sslkey=`…, raw and decoded), so callers can scrub them from any text they show or store.
+   */
+  secrets: string[];
   /** PostgreSQL connection pool size (SQLite always has one writer connection). */
   poolSize: number;
 }
@@ -38,7 +43,7 @@ export function parseDatabaseUrl(
     if (query >= 0) rest = rest.slice(0, query);
     if (rest === "") throw new ConfigError("DATABASE_URL", `has no file path; ${ACCEPTED}.`);
     const filePath = path.resolve(options.cwd ?? process.cwd(), decodeURIComponent(rest));
-    return { provider: "sqlite", url: `file:${filePath}`, filePath, poolSize: 1 };
+    return { provider: "sqlite", url: `file:${filePath}`, filePath, poolSize: 1, secrets: [] };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === "postgres" || scheme === "postgresql") {
@@ -48,24 +53,87 @@ export function parseDatabaseUrl(
     } catch {
       throw new ConfigError("DATABASE_URL", `is not a valid PostgreSQL URL; ${ACCEPTED}.`);
     }
-    const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-    return { provider: "postgresql", url: trimmed, ...(password ? { password } : {}), poolSize };
+    const secrets = databaseUrlSecrets(trimmed);
+    const password = parsed.password
+      ? decodeURIComponent(parsed.password)
+      : (parsed.searchParams.get("password") ?? undefined);
+    return { provider: "postgresql", url: trimmed, ...(password ? { password } : {}), poolSize, secrets };
   }
   const shown = scheme ? `scheme "${scheme}:" is not supported` : "is not a URL";
   throw new ConfigError("DATABASE_URL", `${shown}; ${ACCEPTED}.`);
 }
 
-/** The URL with any password replaced by `***`, safe for logs and error messages. */
-export function redactDatabaseUrl(url: string): string {
+/**
+ * Query parameters that carry a credential or point at one: libpq's and node-postgres's
+ * `password`, `sslpassword`, `sslkey`, `passfile`, and anything named like a token or secret.
+ */
+const CREDENTIAL_PARAM = /pass|key|secret|token|auth|credential/i;
+
+function safeDecode(text: string): string {
   try {
-    const parsed = new URL(url);
-    if (parsed.password) {
-      parsed.password = "***";
-      return parsed.toString();
-    }
-    return url;
+    return decodeURIComponent(text.replace(/\+/g, " "));
   } catch {
-    // Not parseable: blank out anything that looks like user:password@.
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
+    return text;
   }
+}
+
+/**
+ * Where the password of `scheme://user:password@host` is in the text. The authority ends at the
+ * first `/`, `?` or `#` and the userinfo at its LAST `@`, so an unencoded `@` or `:` in the
+ * password is still covered whole.
+ */
+function userinfoPassword(url: string): { start: number; password: string } | undefined {
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return undefined;
+  const from = scheme[0].length;
+  const end = url.slice(from).search(/[/?#]/);
+  const authority = end < 0 ? url.slice(from) : url.slice(from, from + end);
+  const at = authority.lastIndexOf("@");
+  const colon = authority.indexOf(":");
+  if (at < 0 || colon < 0 || colon > at) return undefined;
+  return { start: from + colon + 1, password: authority.slice(colon + 1, at) };
+}
+
+/**
+ * The credential-bearing values in a database URL, raw and decoded (either may appear in a
+ * driver's error text). Works on unparseable text too: nothing here throws.
+ */
+export function databaseUrlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  const found = new Set<string>();
+  const password = userinfoPassword(url)?.password;
+  if (password) found.add(password).add(safeDecode(password));
+  for (const match of url.matchAll(/[?&]([^=&#]*)=([^&#]*)/g)) {
+    const [, key = "", value = ""] = match;
+    if (value !== "" && CREDENTIAL_PARAM.test(safeDecode(key))) found.add(value).add(safeDecode(value));
+  }
+  return [...found].filter((s) => s.length > 0);
+}
+
+/**
+ * The URL with every credential masked as `***`: the userinfo password and the values of
+ * credential-bearing parameters (`password=`, `sslpassword=`, `sslkey=`…). Textual, so the rest
+ * of the URL stays exactly as given, and an unparseable URL is masked too.
+ */
+export function redactDatabaseUrl(url: string): string {
+  const userinfo = userinfoPassword(url);
+  const masked = userinfo?.password
+    ? `${url.slice(0, userinfo.start)}***${url.slice(userinfo.start + userinfo.password.length)}`
+    : url;
+  return masked.replace(/([?&])([^=&#]*)=([^&#]*)/g, (all, sep: string, key: string, value: string) =>
+    value !== "" && CREDENTIAL_PARAM.test(safeDecode(key)) ? `${sep}${key}=***` : all,
+  );
+}
+
+/**
+ * `text` (an error message, a driver's detail) with the database URL shown masked and every
+ * credential of it replaced by `***`: what may be printed, logged or stored in sync_runs.error.
+ */
+export function maskDatabaseText(text: string, url: string): string {
+  let out = text.split(url).join(redactDatabaseUrl(url));
+  // Longest first, so a decoded secret that contains a raw one is masked whole.
+  for (const secret of databaseUrlSecrets(url).sort((a, b) => b.length - a.length)) {
+    if (secret.length >= 3) out = out.split(secret).join("***");
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import type { Prisma } from "../generated/prisma/client.ts";
 import { PrismaClient as SqliteClient } from "../generated/prisma/client.ts";
 import { PrismaClient as PgClient } from "../generated/prisma-pg/client.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
-import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
+import { maskDatabaseText, parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
 import { ensureDatabaseDirectory } from "./migrate.ts";
 
 /** Both generated clients expose the same model API; the SQLite client's types stand in for both. */
@@ -64,9 +64,7 @@ export async function openDatabase(config: OpenStoreConfig | DatabaseConfig): Pr
       await client.$queryRaw`SELECT 1`;
     } catch (error) {
       await client.$disconnect();
-      const detail = String(error)
-        .split(db.password ?? "\u0000")
-        .join("***");
+      const detail = maskDatabaseText(String(error), db.url);
       throw new MirrorError(
         "DB_OPEN_FAILED",
         `Cannot connect to PostgreSQL ${redactDatabaseUrl(db.url)}: ${detail}`,
