@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "../errors.ts";
 
@@ -26,23 +27,44 @@ const ACCEPTED =
 
 /**
  * DATABASE_URL → provider + connection settings. Only parses: `file:` paths are resolved against the
- * working directory, nothing is created (the directory appears when the store or a migration opens
+ * working directory (`file:~/…` against the home directory), nothing is created (the directory appears when the store or a migration opens
  * the file for writing, see ./open.ts). Errors never echo the URL (it may hold a password).
  */
 export function parseDatabaseUrl(
   url: string,
-  options: { poolSize?: number; cwd?: string } = {},
+  options: { poolSize?: number; cwd?: string; home?: string } = {},
 ): DatabaseConfig {
   const poolSize = options.poolSize ?? 5;
   const trimmed = url.trim();
   if (trimmed === "") throw new ConfigError("DATABASE_URL", `is empty; ${ACCEPTED}.`);
   if (trimmed.startsWith("file:")) {
     let rest = trimmed.slice("file:".length);
-    if (rest.startsWith("//")) rest = rest.slice(2); // file:///abs/path
     const query = rest.indexOf("?");
     if (query >= 0) rest = rest.slice(0, query);
+    if (rest.startsWith("//")) {
+      // file:///abs/path (empty host) or file://localhost/abs/path. Anything else names a host:
+      // `file://data/mirror.db` would otherwise quietly become ./data/mirror.db.
+      const host = /^\/\/([^/]*)/.exec(rest)?.[1] ?? "";
+      if (host !== "" && host.toLowerCase() !== "localhost") {
+        throw new ConfigError(
+          "DATABASE_URL",
+          `file://${host}/… names a host ("${host}"), which SQLite cannot open; write file:///absolute/path.db for an absolute path or file:./relative/path.db for one relative to the working directory.`,
+        );
+      }
+      rest = rest.slice(2 + host.length);
+    }
     if (rest === "") throw new ConfigError("DATABASE_URL", `has no file path; ${ACCEPTED}.`);
-    const filePath = path.resolve(options.cwd ?? process.cwd(), decodeURIComponent(rest));
+    let decoded = decodeURIComponent(rest);
+    // A shell expands ~ only at the start of a word: in file:~/… it reaches us literally.
+    if (decoded === "~" || decoded.startsWith("~/"))
+      decoded = path.join(options.home ?? os.homedir(), decoded.slice(1));
+    else if (decoded.startsWith("~")) {
+      throw new ConfigError(
+        "DATABASE_URL",
+        `"${decoded.split("/")[0]}" (another user's home) is not expanded; write the absolute path, e.g. file:///home/name/mirror.db.`,
+      );
+    }
+    const filePath = path.resolve(options.cwd ?? process.cwd(), decoded);
     return { provider: "sqlite", url: `file:${filePath}`, filePath, poolSize: 1, secrets: [] };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
