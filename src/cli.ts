@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
+import { databaseUrlSecrets } from "./store/database-url.ts";
 import { VERSION } from "./version.ts";
 
 // Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
@@ -89,7 +90,7 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
   const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
   const file = configPath ? readConfigFile(configPath) : {};
   const settings = layerSettings(file, inv.env, flags);
-  knownSecrets.push(settings.TALKJS_SECRET_KEY, passwordOf(settings.DATABASE_URL));
+  knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
   return { values, settings };
 }
 
@@ -278,12 +279,12 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
         "is required: set it or pass --app to choose whose mirror to show",
       );
     }
-    const { openStore } = await import("./store/store.ts");
-    const { migrateDatabase } = await import("./store/migrate.ts");
+    const { openStoreForReading } = await import("./store/read-only.ts");
     const { readStatus } = await import("./sync/status.ts");
     const { formatStatus } = await import("./cli/format.ts");
-    await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
-    const store = await openStore(config.database);
+    const store = await openStoreForReading(config.database, {
+      onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+    });
     try {
       const status = await readStatus(store, config.appId);
       inv.out(values.json ? JSON.stringify(status) : formatStatus(status));
@@ -411,6 +412,10 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   out: (line: string) => void = console.log,
 ): Promise<number> {
+  // SQLite reads `file:` URIs only when this is set before it loads: reading commands open a WAL
+  // file on a read-only mount as `file:///…?immutable=1` (store/read-only.ts). Plain paths, which
+  // everything else opens, are unaffected.
+  process.env.SQLITE_USE_URI ??= "1";
   const [name = "help", ...args] = argv;
   const aliases: Record<string, string> = {
     "--help": "help",
@@ -427,18 +432,9 @@ export async function main(
     await command({ args, env, out });
     return 0;
   } catch (error) {
-    const secrets = [env.TALKJS_SECRET_KEY, passwordOf(env.DATABASE_URL), ...knownSecrets];
+    const secrets = [env.TALKJS_SECRET_KEY, ...databaseUrlSecrets(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
-  }
-}
-
-function passwordOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -448,9 +444,16 @@ function describeError(error: unknown): string {
   return `error: ${String(error)}`;
 }
 
+/**
+ * A reading command pointed at something that is not a (current) mirror: like a bad setting, the
+ * fix is the invocation (DATABASE_URL, or running migrate/backfill first), so exit 2.
+ */
+const NOT_A_MIRROR = new Set(["DB_MISSING", "DB_NOT_MIGRATED", "DB_MIGRATION_PENDING", "DB_NOT_FOUND"]);
+
 function isUsageError(error: unknown): boolean {
   // node:util parseArgs reports unknown or malformed options with these codes.
   const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof MirrorError && NOT_A_MIRROR.has(error.code)) return true;
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
 }
 

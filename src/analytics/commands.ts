@@ -1,11 +1,11 @@
 // The `report` and `export` commands behind src/cli.ts: flags → validated options → library
-// calls. Both read only the database (after applying pending migrations, which create the views).
+// calls. Both only read the database: they never create or migrate it (see store/read-only.ts).
 import { writeFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { type Env, loadConfig } from "../config/index.ts";
 import { ConfigError, MirrorError } from "../errors.ts";
-import { migrateDatabase } from "../store/migrate.ts";
-import { openStore, type Store } from "../store/store.ts";
+import { openStoreForReading } from "../store/read-only.ts";
+import type { Store } from "../store/store.ts";
 import { count } from "../units.ts";
 import { exportMirror, parseSince } from "./export.ts";
 import { renderHtml } from "./html.ts";
@@ -67,8 +67,10 @@ async function withStore<T>(settings: Env, fn: (store: Store, appId: string) => 
       "is required: set it or pass --app to choose whose mirror to read",
     );
   }
-  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
-  const store = await openStore(config.database);
+  // Reading only: a missing or unmigrated database is an error, never created or migrated here.
+  const store = await openStoreForReading(config.database, {
+    onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+  });
   try {
     return await fn(store, config.appId);
   } finally {

@@ -153,10 +153,16 @@ export function renderTable(r: Report): string {
   return out.join("\n");
 }
 
-/** One RFC 4180 field. */
-function csvField(value: string | number | null): string {
-  const s = value === null ? "" : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+/**
+ * One RFC 4180 field, safe to open in a spreadsheet. Text from the mirror (user ids, custom field
+ * values, conversation ids) is untrusted: per OWASP's CSV injection guidance a text cell starting
+ * with = + - @ tab or carriage return gets a leading ' so it is shown, not evaluated as a formula.
+ * Numbers are written as numbers (a negative count is not a formula).
+ */
+export function csvField(value: string | number | null): string {
+  let s = value === null ? "" : String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n\t']/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** Long format (section, key, value): every number in the report, one per line. */

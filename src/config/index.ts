@@ -61,7 +61,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
   const database = parseDatabaseUrl(readString(env, "DATABASE_URL") ?? DEFAULT_DATABASE_URL, {
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
   });
-  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), database.password].filter(
+  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), ...database.secrets].filter(
     (s): s is string => !!s,
   );
   return {

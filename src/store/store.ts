@@ -6,15 +6,18 @@ import { ConversationStore } from "./conversations.ts";
 import type { DatabaseConfig } from "./database-url.ts";
 import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
-import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
+import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
 
-export type { OpenStoreConfig } from "./open.ts";
+export type { OpenMode, OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
 
-export async function openStore(config: OpenStoreConfig | DatabaseConfig): Promise<Store> {
-  return storeOver(await openDatabase(config));
+export async function openStore(
+  config: OpenStoreConfig | DatabaseConfig,
+  mode: OpenMode = {},
+): Promise<Store> {
+  return storeOver(await openDatabase(config, mode));
 }
 
 function storeOver(db: Db): Store {

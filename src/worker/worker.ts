@@ -10,6 +10,7 @@ import { WORKER_DEFAULTS, type WorkerSettings } from "../config/worker.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
 import { type OpenedMirror, openMirror } from "../mirror.ts";
+import { databaseError } from "../store/db-errors.ts";
 import { hasCompletedBackfill } from "../sync/backfill.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
 import { pruneRunHistory } from "../sync/retention.ts";
@@ -127,9 +128,12 @@ export async function startWorker(
         lastSuccessAt: times.length > 0 ? Math.max(...times) : null,
       });
     } catch (error) {
+      // /readyz is served on every interface: it says a code, the detail goes to the log only.
+      const failure = databaseError(error, config.database.url);
+      logger.warn({ code: failure.code, detail: failure.detail }, `readiness check: ${failure.message}`);
       return decideReadiness({
         ...input,
-        database: { ok: false, error: error instanceof Error ? error.message : String(error) },
+        database: { ok: false, error: failure.code },
         backfillComplete: false,
         lastSuccessAt: null,
       });
