@@ -51,13 +51,13 @@ describe("loadConfig", () => {
   });
 
   it("reads RECONCILE_CONFIRM_AFTER as milliseconds or with a unit", () => {
-    const after = (v: string) =>
+    const confirmAfter = (v: string) =>
       loadConfig({ RECONCILE_CONFIRM_AFTER: v }, { requireTalkJS: false }).sync.confirmAfterMs;
-    expect(after("90000")).toBe(90_000);
-    expect(after("90s")).toBe(90_000);
-    expect(after("30m")).toBe(1_800_000);
-    expect(after("2h")).toBe(7_200_000);
-    expect(after("1d")).toBe(86_400_000);
+    expect(confirmAfter("90000")).toBe(90_000);
+    expect(confirmAfter("90s")).toBe(90_000);
+    expect(confirmAfter("30m")).toBe(1_800_000);
+    expect(confirmAfter("2h")).toBe(7_200_000);
+    expect(confirmAfter("1d")).toBe(86_400_000);
   });
 
   it("does not need TalkJS credentials for database-only commands", () => {
