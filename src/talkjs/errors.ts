@@ -3,6 +3,10 @@ import { MirrorError } from "../errors.ts";
 export type TalkJSErrorCode =
   | `TALKJS_HTTP_${number}`
   | "TALKJS_RATE_LIMITED"
+  /** Continuous 429s for longer than the throttling give-up time. */
+  | "TALKJS_THROTTLED"
+  /** A 429's Retry-After longer than the client waits. */
+  | "TALKJS_RETRY_AFTER_TOO_LONG"
   | "TALKJS_MALFORMED_RESPONSE"
   | "TALKJS_TIMEOUT"
   | "TALKJS_NETWORK"
