@@ -5,7 +5,9 @@
 //  - on a 429 pauses ALL requests until Retry-After has passed (plus jitter). Requests that were
 //    already in flight and come back 429 join that pause instead of opening a new one;
 //  - adapts the rate (AIMD): halved (floor 0.5/s) at most once per pause window, raised again in
-//    small steps while requests succeed, so a server limit below the ceiling is found and held;
+//    steps while requests succeed — quickly back to 90% of the rate that was refused, then slowly
+//    above it — so a server limit below the ceiling is found and held with few 429s. The step
+//    interval follows the server's own time scale (its Retry-After, between 10 ms and 1 s);
 //  - treats throttling as pacing, not failure: only continuous throttling for `giveUpMs`, or a
 //    Retry-After beyond `maxRetryAfterMs`, ends the run — each with its own error.
 import { TalkJSApiError } from "./errors.ts";
@@ -23,7 +25,7 @@ export interface GovernorOptions {
   basePauseMs?: number;
   /** Longest pause for a 429 without Retry-After (default 60 s). */
   maxPauseMs?: number;
-  /** Success-only time after which the rate is raised one step (default 1 s). */
+  /** Longest interval between two raises of the rate (default 1 s; shorter after short pauses). */
   increaseEveryMs?: number;
   now?: Clock;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -41,6 +43,10 @@ export interface GovernorStats {
   currentRate: number;
 }
 
+/** Most rate steps one success may take (after a long quiet spell). */
+const MAX_STEPS = 10;
+/** Requests whose send times measure the pace actually sent. */
+const SENT_WINDOW = 32;
 /** Lowest rate the adaptive cut goes down to (requests/s). */
 export const RATE_FLOOR = 0.5;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -74,9 +80,18 @@ export class RateGovernor {
   private consecutive = 0;
   /** First 429 since the last success: the start of continuous throttling (null: not throttled). */
   private throttledSince: number | null = null;
-  /** Last rate change (cut or raise): raises need `increaseEveryMs` of success after it. */
+  /** Last rate change (cut or raise): raises need `recoverMs` of success after it. */
   private changedAt: number;
-  private step: number;
+  /** Interval between raises: the last pause's length, within 10 ms … increaseEveryMs. */
+  private recoverMs: number;
+  /** The rate the server last refused: fast steps up to 90% of it, slow ones beyond. */
+  private refusedRate: number;
+  /** A new 429 cuts the rate only from here on: the previous cut has had time to show. */
+  private cutAllowedAt = Number.NEGATIVE_INFINITY;
+  /** When the last requests were let go (a ring): the pace actually sent, which may be far below
+   * the ceiling (latency, concurrency) — halving the ceiling would not slow anything down. */
+  private readonly sent: number[] = [];
+  private sentNext = 0;
   readonly stats: GovernorStats;
 
   constructor(o: GovernorOptions) {
@@ -91,7 +106,8 @@ export class RateGovernor {
     this.sleep = o.sleep ?? realSleep;
     this.random = o.random ?? Math.random;
     this.rate = o.perSecond;
-    this.step = Math.max(RATE_FLOOR, o.perSecond / 20);
+    this.recoverMs = this.increaseEveryMs;
+    this.refusedRate = o.perSecond;
     this.tokens = o.burst;
     this.refilledAt = this.now();
     this.changedAt = this.refilledAt;
@@ -110,10 +126,20 @@ export class RateGovernor {
       this.refill(t);
       if (this.tokens >= 1) {
         this.tokens -= 1;
+        this.sent[this.sentNext] = t;
+        this.sentNext = (this.sentNext + 1) % SENT_WINDOW;
         return { sentAt: t, waitedMs: t - started };
       }
       await this.sleep(Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate)), signal);
     }
+  }
+
+  /** Requests per second actually sent over the last SENT_WINDOW requests (undefined: too few). */
+  private sentRate(): number | undefined {
+    if (this.sent.length < SENT_WINDOW) return undefined;
+    const oldest = this.sent[this.sentNext] as number;
+    const newest = this.sent[(this.sentNext + SENT_WINDOW - 1) % SENT_WINDOW] as number;
+    return newest > oldest ? ((SENT_WINDOW - 1) * 1000) / (newest - oldest) : undefined;
   }
 
   private refill(t: number): void {
@@ -127,9 +153,16 @@ export class RateGovernor {
     const t = this.now();
     this.consecutive = 0;
     this.throttledSince = null;
-    if (this.rate < this.ceiling && t - this.changedAt >= this.increaseEveryMs && t >= this.pausedUntil) {
+    if (this.rate < this.ceiling && t - this.changedAt >= this.recoverMs && t >= this.pausedUntil) {
       this.refill(t);
-      this.rate = Math.min(this.ceiling, this.rate + this.step);
+      // One step per interval that passed without a 429 (a slow pace sees few successes), at most
+      // MAX_STEPS at once: a long quiet spell says little about a much higher pace.
+      const steps = Math.min(MAX_STEPS, Math.floor((t - this.changedAt) / this.recoverMs));
+      for (let i = 0; i < steps; i++) {
+        const near = this.rate >= 0.85 * this.refusedRate;
+        this.rate += Math.max(RATE_FLOOR / 5, this.refusedRate * (near ? 0.005 : 0.1));
+      }
+      this.rate = Math.min(this.ceiling, this.rate);
       this.stats.currentRate = this.rate;
       this.changedAt = t;
     }
@@ -151,24 +184,27 @@ export class RateGovernor {
         { status: 429, url },
       );
     }
+    // A request sent before the current window opened was in flight when it did: it joins it.
     const joins = ticket.sentAt <= this.windowOpenedAt;
-    if (!joins) {
-      this.consecutive++;
-      this.windowOpenedAt = t;
-      this.stats.pauses++;
-      const cut = Math.max(RATE_FLOOR, this.rate / 2);
-      if (cut < this.rate) {
-        this.rate = cut;
-        // Climb back in tenths of the rate the server refused, so the next 429 comes late.
-        this.step = Math.max(RATE_FLOOR / 5, (cut * 2) / 10);
-        this.stats.currentRate = cut;
-      }
-      this.changedAt = t;
-    }
+    if (!joins) this.consecutive++;
     const wait =
       retryAfterMs ?? Math.min(this.maxPauseMs, this.basePauseMs * 2 ** Math.max(0, this.consecutive - 1));
     // Jitter: replicas and processes sharing the app do not all come back in the same millisecond.
     const until = t + wait + Math.round(this.random() * Math.min(1_000, wait / 10));
+    if (!joins) {
+      this.windowOpenedAt = t;
+      this.stats.pauses++;
+      this.recoverMs = Math.min(this.increaseEveryMs, Math.max(10, wait));
+      // Once per pause window: until the pause and one step interval after it have passed, more
+      // 429s are the same overload still draining, not a sign the new rate is too high.
+      if (t >= this.cutAllowedAt) {
+        this.refusedRate = Math.min(this.rate, this.sentRate() ?? this.rate);
+        this.rate = Math.max(RATE_FLOOR, this.refusedRate / 2);
+        this.stats.currentRate = this.rate;
+        this.cutAllowedAt = until + this.recoverMs;
+      }
+      this.changedAt = until;
+    }
     if (t + wait - this.throttledSince > this.giveUpMs) {
       throw new TalkJSApiError(
         "TALKJS_THROTTLED",

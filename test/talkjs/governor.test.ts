@@ -42,9 +42,15 @@ describe("RateGovernor", () => {
     const c = await gov.acquire();
     expect(c.sentAt).toBeGreaterThanOrEqual(start + 2_000);
     expect(c.waitedMs).toBeGreaterThanOrEqual(2_000);
-    // The next 429 (of a request sent after the pause) opens a new window and cuts again.
+    // A 429 right after the pause opens a new pause, but the cut has not had time to show yet.
     gov.on429(c, 100, URL);
-    expect(gov.stats).toMatchObject({ rateLimited: 3, pauses: 2, currentRate: 2 });
+    expect(gov.stats).toMatchObject({ rateLimited: 3, pauses: 2, currentRate: 4 });
+    // Once the first pause and one step interval after it (its 2 s Retry-After, at most 1 s) have
+    // passed, a 429 cuts again.
+    const d = await gov.acquire();
+    clock.t += 1_000;
+    gov.on429(d, 100, URL);
+    expect(gov.stats).toMatchObject({ rateLimited: 4, pauses: 3, currentRate: 2 });
   });
 
   it("after a pause the saved-up burst is not spent at once", async () => {
