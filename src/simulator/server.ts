@@ -116,6 +116,7 @@ class SimulatorImpl implements Simulator {
     if (options.offsetTsMode !== undefined) this.app.listing.offsetTsMode = options.offsetTsMode;
     if (options.limitMode !== undefined) this.app.listing.limitMode = options.limitMode;
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
+    if (options.maxMessageLimit !== undefined) this.app.listing.maxMessageLimit = options.maxMessageLimit;
     if (options.rateLimit !== undefined) {
       this.rateLimit.configure(options.rateLimit);
       this.hold = { until: 0, retryAfter: true, reason: "hold" };

@@ -122,7 +122,9 @@ export interface Simulator {
 
   // --- control ---
   setOptions(
-    options: Partial<Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit">>,
+    options: Partial<
+      Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit">
+    >,
   ): void;
   addFault(rule: FaultRule): void;
   clearFaults(): void;

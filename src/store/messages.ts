@@ -3,7 +3,7 @@
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db } from "./open.ts";
-import { MESSAGES, messageStats, messageWork } from "./sql/messages.ts";
+import { MESSAGES, messageStats, messageWork, requeueHistoriesSince } from "./sql/messages.ts";
 import { toDate, toNumber } from "./sql/shared.ts";
 import type { MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
@@ -55,6 +55,11 @@ export class MessageStore {
       create: { appId, conversationId, ...data },
       update: data,
     });
+  }
+
+  /** Re-queues for a full re-read every history finished since `since`; returns how many. */
+  requeueSince(appId: string, since: Date): Promise<number> {
+    return this.#db.client.$executeRaw(requeueHistoriesSince(this.#db.pg, appId, since));
   }
 
   /** Ids of the live (not deleted) messages mirrored for one conversation. */

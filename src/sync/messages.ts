@@ -10,6 +10,7 @@ import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
+import { isSampled, PageProof } from "./page-proof.ts";
 import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { MESSAGES_STREAM } from "./streams.ts";
 
@@ -61,6 +62,7 @@ export async function runMessagePass(
   let conversations = 0;
   let vanished = 0;
   const summary = await recordedRun(ctx, "messages", async (progress) => {
+    const proof = await PageProof.load(ctx);
     let afterId: string | undefined;
     for (;;) {
       const batch = await ctx.store.messages.listWork(ctx.appId, {
@@ -71,7 +73,7 @@ export async function runMessagePass(
       if (batch.length === 0) break;
       afterId = batch.at(-1)?.conversationId;
       await mapLimited(batch, concurrency, async (work) => {
-        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize }, (page, counts) =>
+        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize, proof }, (page, counts) =>
           addProgress(ctx, progress, { ...counts, pages: 1, fetched: page }),
         );
         if (done === "vanished") vanished += 1;
@@ -96,7 +98,7 @@ export async function runMessagePass(
 async function mirrorConversationMessages(
   ctx: SyncContext,
   work: MessageWork,
-  opts: { deep: boolean; pageSize: number },
+  opts: { deep: boolean; pageSize: number; proof: PageProof },
   onPage: (size: number, counts: { inserted: number; updated: number; unchanged: number }) => void,
 ): Promise<"vanished" | { markedDeleted: number }> {
   const { client, store, appId } = ctx;
@@ -106,13 +108,16 @@ async function mirrorConversationMessages(
   let newest = work.newestKnownAt?.getTime() ?? null;
   let startingAfter: string | undefined;
   let restarted = false;
+  const { proof } = opts;
+  // The page before was shorter than a limit the proof covers: this one should be empty.
+  let afterShort: { limit: number } | null = null;
   for (;;) {
     let page: Message[];
+    const limit =
+      startingAfter === undefined && newestKnownAt !== null
+        ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
+        : opts.pageSize;
     try {
-      const limit =
-        startingAfter === undefined && newestKnownAt !== null
-          ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
-          : opts.pageSize;
       page = await client.listMessages(
         id,
         { limit, ...(startingAfter !== undefined ? { startingAfter } : {}) },
@@ -130,12 +135,18 @@ async function mirrorConversationMessages(
       ) {
         restarted = true;
         startingAfter = undefined;
+        afterShort = null;
         seen?.clear();
         continue;
       }
       throw error;
     }
-    // Only an empty page ends a history: a server may clamp `limit`, so a short page proves nothing.
+    if (afterShort !== null) {
+      if (page.length === 0) await proof.cleanSample(ctx);
+      else await proof.contradicted(ctx, id, afterShort.limit);
+      afterShort = null;
+    }
+    // An empty page ends a history; a short one only under the proven page size (./page-proof.ts).
     if (page.length === 0) break;
     const foreign = page.find((m) => m.conversationId !== id);
     if (foreign) {
@@ -151,6 +162,12 @@ async function mirrorConversationMessages(
       newest = newest === null ? m.createdAt : Math.max(newest, m.createdAt);
     }
     if (reachedKnownHistory(page, newestKnownAt)) break;
+    if (page.length >= limit) await proof.fullPage(ctx, limit);
+    else if (proof.covers(limit)) {
+      // Never in a deep pass (it decides deletions), and 1 in 50 histories asks once more.
+      if (!opts.deep && !isSampled(id, work.lastMessageId)) break;
+      afterShort = { limit };
+    }
     startingAfter = page.at(-1)?.id;
   }
   let markedDeleted = 0;

@@ -1,7 +1,7 @@
 // Statements of the messages family: the messages table as a mirror table (its upsert is the
 // shared one in ./upsert.ts), the message pass's work list, and the reads of `status` and the demo.
 import type { Message } from "../../talkjs/types.ts";
-import { empty, type Sql, sql, sqlEpochMs, sqlJson } from "./shared.ts";
+import { empty, type Sql, sql, sqlEpochMs, sqlJson, sqlTimestamp } from "./shared.ts";
 import { defineMirrorTable } from "./upsert.ts";
 
 /** messages: one row per message, the API object in `raw` plus the columns analytics need. */
@@ -75,4 +75,16 @@ export function messageStats(appId: string): Sql {
 /** The demo's row-by-row check: the content hash of every live message. Primary key range. */
 export function liveMessageHashes(appId: string): Sql {
   return sql`SELECT id, content_hash FROM messages WHERE app_id = ${appId} AND deleted_at IS NULL`;
+}
+
+/**
+ * Re-queues for a full re-read every history the message pass finished since `since`: forgetting
+ * its lastMessage and newest message makes the next pass page it to the end again. Used when the
+ * page-size proof that let histories end at a short page is revoked (a superset of the histories
+ * closed early, which is safe: re-reading a mirrored message writes nothing). Served by the
+ * message_sync_state primary key (app_id, …).
+ */
+export function requeueHistoriesSince(pg: boolean, appId: string, since: Date): Sql {
+  return sql`UPDATE message_sync_state SET last_message_id = NULL, newest_message_at = NULL
+    WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}`;
 }
