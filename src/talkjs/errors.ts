@@ -10,6 +10,10 @@ export type TalkJSErrorCode =
   | "TALKJS_MALFORMED_RESPONSE"
   | "TALKJS_TIMEOUT"
   | "TALKJS_NETWORK"
+  /** The server's certificate cannot be trusted: never retried. */
+  | "TALKJS_TLS"
+  /** The server did not answer HTTP (parser error, TLS to a plain port): never retried. */
+  | "TALKJS_PROTOCOL"
   | "TALKJS_ABORTED";
 
 export interface TalkJSApiErrorDetails {

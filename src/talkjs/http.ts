@@ -8,7 +8,7 @@ import { TokenProvider } from "./auth.ts";
 import type { ResolvedClientOptions } from "./config.ts";
 import { isRetryable, TalkJSApiError } from "./errors.ts";
 import { acquireGovernor, type RateGovernor, releaseGovernor, type Ticket } from "./governor.ts";
-import { ConcurrencyLimiter, parseRetryAfter } from "./ratelimit.ts";
+import { ConcurrencyLimiter, parseRetryAfter, sleep } from "./ratelimit.ts";
 import { check } from "./validate.ts";
 
 export interface ClientStats {
@@ -41,6 +41,36 @@ export interface HttpResult {
 }
 
 const EXCERPT = 200;
+
+/** The error code of a failed request (undici's own, or the socket's/TLS layer's under `cause`). */
+function errorCode(e: unknown): string {
+  // undici's parser error carries no code: the bytes that came back were not an HTTP response.
+  if ((e as Error | null)?.name === "HTTPParserError") return "HTTPParserError";
+  for (let x: unknown = e, depth = 0; x && typeof x === "object" && depth < 3; depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
+    x = (x as { cause?: unknown }).cause;
+  }
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "UNKNOWN";
+}
+
+/**
+ * Which failures a retry can fix. A certificate that cannot be trusted, or a server that does not
+ * speak HTTP (a parser error, a TLS handshake with a plain-HTTP port), answers the same way every
+ * time: retrying only delays the error the user needs to see.
+ */
+export function classifyNetworkError(code: string): "timeout" | "tls" | "protocol" | "network" {
+  if (
+    code === "UND_ERR_HEADERS_TIMEOUT" ||
+    code === "UND_ERR_BODY_TIMEOUT" ||
+    code === "UND_ERR_CONNECT_TIMEOUT"
+  )
+    return "timeout";
+  if (/CERT|^ERR_TLS_CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return "tls";
+  if (/^HPE_|^HTTPParserError$|^ERR_SSL_|^EPROTO$/.test(code)) return "protocol";
+  return "network";
+}
 
 /**
  * undici transport: pacing, retries, validation. Pacing and 429s belong to the app's shared
@@ -134,26 +164,31 @@ export class HttpTransport {
         },
         {
           retries: maxAttempts - 1,
-          factor: 2,
-          minTimeout: minDelayMs,
-          maxTimeout: maxDelayMs,
-          randomize: true,
+          // The backoff is waited in onFailedAttempt, so its length can be logged and budgeted.
+          minTimeout: 0,
+          maxTimeout: 0,
+          randomize: false,
           ...(signal ? { signal } : {}),
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
             retryThis = false;
             if (!(error instanceof TalkJSApiError)) return;
             if (error.code === "TALKJS_MALFORMED_RESPONSE") malformed++;
+            // Exponential backoff with jitter: minDelay doubling per attempt, times 1–2, capped.
+            const waitMs = Math.round(
+              Math.min(maxDelayMs, minDelayMs * 2 ** (attemptNumber - 1) * (1 + Math.random())),
+            );
             retryThis =
               isRetryable(error) &&
               !(error.code === "TALKJS_MALFORMED_RESPONSE" && malformed > malformedRetries) &&
               retriesLeft > 0 &&
-              Date.now() - started - held.ms + minDelayMs <= maxTotalMs;
+              Date.now() - started - held.ms + waitMs <= maxTotalMs;
             if (!retryThis) return;
             this.stats.retries++;
-            this.log?.debug(
-              { attempt: attemptNumber, code: error.code, status: error.status, url },
-              "talkjs request retry",
+            this.log?.info(
+              { attempt: attemptNumber, code: error.code, status: error.status, waitMs, url },
+              `talkjs request failed (${error.code}), retrying in ${waitMs} ms`,
             );
+            await sleep(waitMs, signal);
           },
           shouldRetry: () => retryThis,
         },
@@ -238,17 +273,31 @@ export class HttpTransport {
       text = await res.body.text();
     } catch (e) {
       if (signal?.aborted) throw aborted();
-      const code = (e as { code?: unknown }).code;
-      const codeStr = typeof code === "string" ? code : "UNKNOWN";
-      const timeout =
-        codeStr === "UND_ERR_HEADERS_TIMEOUT" ||
-        codeStr === "UND_ERR_BODY_TIMEOUT" ||
-        codeStr === "UND_ERR_CONNECT_TIMEOUT";
+      const codeStr = errorCode(e);
+      const kind = classifyNetworkError(codeStr);
       // Cause is a scrubbed summary, not the undici error (which may reference request headers).
+      const details = {
+        url,
+        cause: { code: codeStr, message: this.scrub(String((e as Error).message ?? e)) },
+      };
+      if (kind === "tls") {
+        throw new TalkJSApiError(
+          "TALKJS_TLS",
+          `The server at ${this.origin} presented a certificate that cannot be trusted (${codeStr}): check baseUrl; not retried`,
+          details,
+        );
+      }
+      if (kind === "protocol") {
+        throw new TalkJSApiError(
+          "TALKJS_PROTOCOL",
+          `The server at ${this.origin} did not answer HTTP${this.origin.startsWith("https:") ? "S" : ""} (${codeStr}): check baseUrl; not retried`,
+          details,
+        );
+      }
       throw new TalkJSApiError(
-        timeout ? "TALKJS_TIMEOUT" : "TALKJS_NETWORK",
-        `TalkJS ${timeout ? "request timed out" : "network error"} (${codeStr}): ${spec.method} ${url}`,
-        { url, cause: { code: codeStr, message: this.scrub(String((e as Error).message ?? e)) } },
+        kind === "timeout" ? "TALKJS_TIMEOUT" : "TALKJS_NETWORK",
+        `TalkJS ${kind === "timeout" ? "request timed out" : "network error"} (${codeStr}): ${spec.method} ${url}`,
+        details,
       );
     }
     this.stats.byStatus[statusCode] = (this.stats.byStatus[statusCode] ?? 0) + 1;

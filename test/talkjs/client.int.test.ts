@@ -156,6 +156,16 @@ describe("client over HTTP", () => {
       sim.clearFaults();
     }
     expect(c.stats.retries).toBe(4);
+    // Each retry is logged at info with the wait before it.
+    const retries = logLines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; waitMs?: number; code?: string })
+      .filter((l) => /retrying in \d+ ms$/.test(l.msg));
+    expect(retries.length).toBeGreaterThanOrEqual(4);
+    for (const r of retries) {
+      expect(r.level).toBe(30);
+      expect(r.waitMs).toBeGreaterThanOrEqual(5);
+      expect(r.msg).toBe(`talkjs request failed (${r.code}), retrying in ${r.waitMs} ms`);
+    }
   });
 
   it("slow beyond headersTimeout → TALKJS_TIMEOUT with attempts", async () => {
