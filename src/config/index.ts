@@ -114,6 +114,7 @@ export const TALKJS_OPTION_SETTINGS = {
   "retry.maxTotalMs": "TALKJS_RETRY_MAX_TOTAL_MS",
   "rateLimit.perSecond": "TALKJS_RATE_LIMIT_PER_SECOND",
   "rateLimit.burst": "TALKJS_RATE_LIMIT_BURST",
+  throttleGiveUpMs: "TALKJS_THROTTLE_GIVE_UP_MS",
   connections: "TALKJS_CONNECTIONS",
   maxConcurrency: "TALKJS_MAX_CONCURRENCY",
   headersTimeoutMs: "TALKJS_HEADERS_TIMEOUT_MS",
@@ -165,6 +166,7 @@ function readTalkJS(env: Env): TalkJSSettings {
     "headersTimeoutMs",
     "bodyTimeoutMs",
     "pageSize",
+    "throttleGiveUpMs",
   ] as const) {
     const value = optionalInt(TALKJS_OPTION_SETTINGS[key]);
     if (value !== undefined) settings[key] = value;

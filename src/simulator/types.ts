@@ -23,7 +23,10 @@ export interface SimulatorOptions {
   maxMessageLimit?: number;
   /** Artificial latency added to every request, in ms (default 0). */
   latencyMs?: number;
-  /** Simple server-side rate limit: requests per second sustained + burst; 429 with Retry-After past it. Off by default. */
+  /**
+   * Server-side per-app rate limit: requests per second sustained + burst; 429 with Retry-After
+   * past it (`retryAfterSeconds` may be a fraction, for scaled-time tests). Off by default.
+   */
   rateLimit?: { perSecond: number; burst: number; retryAfterSeconds?: number } | null;
   /** Fixed "now" source for generated data and new mutations; default Date.now. */
   now?: () => number;
@@ -56,6 +59,21 @@ export interface RequestLogEntry {
   query: Record<string, string>;
   status: number; // 0 for a reset connection
   at: number; // Date.now() when answered
+  receivedAt: number; // Date.now() when its body had arrived
+}
+
+/**
+ * One 429 the simulator answered. Every 429 with a Retry-After holds the whole app: until `until`
+ * each request is answered 429 (`reason: "hold"`), the way a per-app limit refuses everything.
+ */
+export interface ThrottleLogEntry {
+  at: number;
+  /** The Retry-After sent, in ms (null: none sent). */
+  retryAfterMs: number | null;
+  /** End of the app-wide hold (= at when no hold). */
+  until: number;
+  /** limit: the rate limit's bucket ran dry; fault: an injected 429; hold: inside a hold; window: throttleAll. */
+  reason: "limit" | "fault" | "hold" | "window";
 }
 
 export interface SimulatedMessageInput {
@@ -105,10 +123,19 @@ export interface Simulator {
 
   // --- control ---
   setOptions(
-    options: Partial<Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit">>,
+    options: Partial<
+      Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit">
+    >,
   ): void;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
+  /**
+   * Test switch: a 429 window covering every request for `durationMs` (0 ends any hold, also one
+   * a 429 started). With `retryAfter: false` the 429s carry no Retry-After header.
+   */
+  throttleAll(durationMs: number, options?: { retryAfter?: boolean }): void;
+  /** Every 429 answered (cleared with the request log). */
+  readonly throttleLog: ThrottleLogEntry[];
   /** Called before each request is answered, with the 1-based count of requests so far; may mutate data. */
   onRequest(
     hook:
@@ -119,6 +146,7 @@ export interface Simulator {
       | null,
   ): void;
   readonly requestLog: RequestLogEntry[];
+  /** Clears the request log and the throttle log. */
   clearRequestLog(): void;
 
   close(): Promise<void>;

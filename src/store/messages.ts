@@ -11,6 +11,7 @@ import {
   messageWork,
   noteMissing,
   notePendingDelete,
+  requeueHistoriesSince,
 } from "./sql/messages.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
@@ -63,6 +64,11 @@ export class MessageStore {
       create: { appId, conversationId, ...data },
       update: data,
     });
+  }
+
+  /** Re-queues for a full re-read every history finished since `since`; returns how many. */
+  requeueSince(appId: string, since: Date): Promise<number> {
+    return this.#db.client.$executeRaw(requeueHistoriesSince(this.#db.pg, appId, since));
   }
 
   /** Ids of the live (not deleted) messages mirrored for one conversation. */

@@ -12,6 +12,12 @@ export const RECONCILE_STREAM = "reconcile";
 /** The message mirror: last success / last error (per-conversation progress is message_sync_state). */
 export const MESSAGES_STREAM = "messages";
 
+/**
+ * The message endpoint's proven page size (cursor: JSON `{ pageSize, provenAt, cleanAt }`): a
+ * short page of at most that size may end a history. Not a sync stream: not in STREAMS.
+ */
+export const MESSAGE_PAGE_PROOF_STREAM = "message-page-proof";
+
 export const STREAMS = [
   BACKFILL_STREAM,
   CREATED_STREAM,

@@ -105,6 +105,7 @@ describe("loadConfig", () => {
       headersTimeoutMs: { ...valid, headersTimeoutMs: 0 },
       bodyTimeoutMs: { ...valid, bodyTimeoutMs: 0 },
       pageSize: { ...valid, pageSize: 0 },
+      throttleGiveUpMs: { ...valid, throttleGiveUpMs: 0 },
     };
     expect(Object.keys(bad).sort()).toEqual(Object.keys(TALKJS_OPTION_SETTINGS).sort());
     for (const [option, options] of Object.entries(bad)) {

@@ -173,8 +173,15 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
         expect((await fetch(`${worker.url}/readyz`)).status).toBe(200);
 
         for (let i = 0; i < 3; i++) sim.addMessage(sim.allConversations()[i * 7]?.id as string);
+        // TalkJS throttles once: the sync waits it out, and the pause shows in the metrics.
+        sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0.05" }, nth: 1 });
         worker.jobs.request("sync");
         await worker.jobs.idle();
+        sim.clearFaults();
+        const throttled = await scrape();
+        expect(throttled.get("talkjs_mirror_http_rate_limited_total")).toBe(1);
+        expect(throttled.get("talkjs_mirror_http_paused_seconds_total")).toBeGreaterThanOrEqual(0.05);
+        expect(throttled.get("talkjs_mirror_http_request_rate")).toBeGreaterThan(0);
 
         // TalkJS fails every listing: the sync fails after its retries, the worker does not.
         sim.addFault({ fault: { kind: "status", status: 503 }, probability: 1 });

@@ -114,3 +114,15 @@ export function markPendingDeleted(pg: boolean, appId: string, runId: number, at
   return sql`UPDATE messages SET deleted_at = ${sqlTimestamp(pg, at)}, pending_delete_run = NULL, missing_since = NULL
     WHERE app_id = ${appId} AND pending_delete_run = ${runId} AND deleted_at IS NULL`;
 }
+
+/**
+ * Re-queues for a full re-read every history the message pass finished since `since`: forgetting
+ * its lastMessage and newest message makes the next pass page it to the end again. Used when the
+ * page-size proof that let histories end at a short page is revoked (a superset of the histories
+ * closed early, which is safe: re-reading a mirrored message writes nothing). Served by the
+ * message_sync_state primary key (app_id, …).
+ */
+export function requeueHistoriesSince(pg: boolean, appId: string, since: Date): Sql {
+  return sql`UPDATE message_sync_state SET last_message_id = NULL, newest_message_at = NULL
+    WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}`;
+}
