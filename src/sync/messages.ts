@@ -10,8 +10,8 @@ import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
-import { decideMessageSweep, judgeMissingMessage } from "./policy.ts";
 import { isSampled, PageProof } from "./page-proof.ts";
+import { decideMessageSweep, judgeMissingMessage } from "./policy.ts";
 import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { MESSAGES_STREAM } from "./streams.ts";
 
