@@ -9,6 +9,7 @@ import { MessageStore } from "./messages.ts";
 import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
+import { UserStore } from "./users.ts";
 
 export type { OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
@@ -24,6 +25,7 @@ function storeOver(db: Db): Store {
   return {
     provider: db.provider,
     messages: new MessageStore(db),
+    users: new UserStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),
