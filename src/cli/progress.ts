@@ -64,7 +64,7 @@ export function snapshot(
 
 export function formatProgress(kind: RunKind, s: ProgressSnapshot): string {
   return (
-    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
+    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" || kind === "users" ? kind : "conversations"} ` +
     `(${count(s.inserted)} new, ${count(s.updated)} updated, ${count(s.unchanged)} unchanged), ` +
     `${count(s.perSecond)}/s, ${stopwatch(s.elapsedMs)} elapsed, ${count(s.retries)} retries, ${count(s.rateLimited)} × 429`
   );

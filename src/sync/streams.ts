@@ -12,6 +12,9 @@ export const RECONCILE_STREAM = "reconcile";
 /** The message mirror: last success / last error (per-conversation progress is message_sync_state). */
 export const MESSAGES_STREAM = "messages";
 
+/** The users mirror: the cursor of an interrupted listing (last id committed); watermark = start of the last complete listing. */
+export const USERS_STREAM = "users";
+
 export const STREAMS = [
   BACKFILL_STREAM,
   CREATED_STREAM,
