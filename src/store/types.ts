@@ -3,6 +3,7 @@ import type { RunCounts } from "../counts.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
 import type { MessageStore } from "./messages.ts";
+import type { PrivacyStore } from "./privacy.ts";
 import type { Sql } from "./sql/shared.ts";
 import type { UserStore } from "./users.ts";
 
@@ -175,6 +176,8 @@ export interface Store {
   readonly messages: MessageStore;
   /** The users mirror (users). */
   readonly users: UserStore;
+  /** Erasures (`forget`) and `purge`. */
+  readonly privacy: PrivacyStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],

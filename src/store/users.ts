@@ -4,6 +4,7 @@
 import type { MirroredUser } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db, Tx } from "./open.ts";
+import { erasedIds, redactUsers } from "./privacy.ts";
 import { saveCheckpoint } from "./sql/runs.ts";
 import { chunk, MAX_PARAMS, toNumber } from "./sql/shared.ts";
 import { knownUserIds, USERS, userStats } from "./sql/users.ts";
@@ -17,9 +18,11 @@ export class UserStore {
   }
 
   /** Upserts one page in one transaction (with `opts.checkpoint`, if any); returns what changed. */
-  upsert(appId: string, users: readonly MirroredUser[], opts: UpsertOptions): Promise<UpsertCounts> {
+  async upsert(appId: string, users: readonly MirroredUser[], opts: UpsertOptions): Promise<UpsertCounts> {
     const { checkpoint, seenAt } = opts;
-    return batchUpsert(this.#db, USERS, appId, users, {
+    // An erased user is blanked on the way in (./privacy.ts).
+    const erased = await erasedIds(this.#db, appId);
+    return batchUpsert(this.#db, USERS, appId, redactUsers(users, erased), {
       seenAt,
       runId: opts.runId,
       ...(checkpoint
