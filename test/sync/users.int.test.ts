@@ -3,7 +3,11 @@
 // a sync GETs only users new in what it wrote (k new users = k requests, none without changes);
 // reconcile overwrites an anonymised user and their edited messages; a truncated users listing
 // marks nothing deleted, a complete one marks exactly the user TalkJS lost.
+import { PassThrough } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
+import { exportMirror } from "../../src/analytics/export.ts";
+import { renderTable } from "../../src/analytics/render.ts";
+import { buildReport } from "../../src/analytics/report.ts";
 import type { SyncSettings } from "../../src/config/index.ts";
 import { contentHash } from "../../src/store/hash.ts";
 import { sql } from "../../src/store/sql/shared.ts";
@@ -160,6 +164,42 @@ describe.each(PROVIDERS)("users mirror on %s", (provider) => {
       expect(summary.users).toMatchObject({ markedDeleted: 1, candidates: 1 });
       expect((await store.users.get(h.appId, lost))?.deletedAt).not.toBeNull();
       expect((await store.users.stats(h.appId)).deleted).toBe(1);
+    },
+  );
+
+  it.skipIf(skip)(
+    "report names the top participants and senders; export writes user lines without push tokens",
+    async () => {
+      const h = await setup();
+      await runMirrorJob(h.ctx, "backfill", { settings: SETTINGS });
+      const report = await buildReport(store, h.appId);
+      const nameOf = (id: string) => h.sim.user(id)?.name ?? null;
+      expect(report.topParticipants.length).toBeGreaterThan(0);
+      for (const p of report.topParticipants) expect(p.name).toBe(nameOf(p.userId));
+      for (const s of report.messages.topSenders) expect(s.name).toBe(nameOf(s.senderId));
+      const top = report.topParticipants[0];
+      expect(renderTable(report)).toContain(`${top?.name} (${top?.userId})`);
+
+      const out = new PassThrough();
+      let text = "";
+      out.on("data", (c: Buffer) => {
+        text += c.toString("utf8");
+      });
+      const summary = await exportMirror(store, h.appId, out, { withMessages: true });
+      const lines = text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const users = lines.filter((l) => l.kind === "user");
+      expect(summary.users).toBe(h.sim.allUsers().length);
+      expect(users.map((u) => u.id)).toEqual(h.sim.allUsers().map((u) => u.id));
+      expect(lines.at(-1)?.kind).toBe("user"); // users come last
+      expect(text).not.toMatch(/pushTokens|fcm:/);
+      const [v] = await store.queryRaw(
+        sql`SELECT COUNT(*) AS n, SUM(is_erased) AS erased FROM v_users WHERE app_id = ${h.appId} AND is_deleted = 0`,
+      );
+      expect(Number(v?.n)).toBe(h.sim.allUsers().length);
+      expect(Number(v?.erased)).toBe(0);
     },
   );
 });
