@@ -162,6 +162,7 @@ describe("demo", () => {
       expect(text).toMatch(/^ {2}messages {3}[\d]+ messages in \d+ pages/m);
       expect(text).toMatch(/^backfill {3}400 conversations/m);
       expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
+      expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");
       expect(text).toContain("  deleted at TalkJS:      2");
