@@ -202,4 +202,25 @@ describe.each(PROVIDERS)("users mirror on %s", (provider) => {
       expect(Number(v?.erased)).toBe(0);
     },
   );
+
+  it.skipIf(skip)("requests per sync grow with k new users only: k GETs, nothing else extra", async () => {
+    const h = await setup();
+    await runMirrorJob(h.ctx, "backfill", { settings: SETTINGS });
+    const measured: [number, number][] = [];
+    for (const k of [0, 1, 10, 40]) {
+      for (let i = 0; i < k; i++) {
+        h.sim.putUser(`k${k}_${i}`, { name: `User ${k}/${i}` });
+        h.sim.createConversation({ id: `k${k} conv ${i}`, participants: [`k${k}_${i}`, "user_00002"] });
+      }
+      h.sim.clearRequestLog();
+      const withUsers = await runMirrorJob(h.ctx, "sync", { settings: SETTINGS });
+      const users = userRequests(h);
+      measured.push([k, users.get.length + users.list]);
+      expect(users).toMatchObject({ list: 0 });
+      expect(users.get).toHaveLength(k);
+      expect(withUsers.users).toMatchObject({ requested: k, inserted: k });
+    }
+    // The users pass adds exactly one GET per new user (the issue allows two), none without changes.
+    for (const [k, usersRequests] of measured) expect(usersRequests).toBe(k);
+  });
 });
