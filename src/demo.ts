@@ -17,10 +17,14 @@ import { parseDatabaseUrl } from "./store/database-url.ts";
 import { contentHash } from "./store/hash.ts";
 import { conversationHashes } from "./store/sql/conversations.ts";
 import { liveMessageHashes } from "./store/sql/messages.ts";
+import { userHashes } from "./store/sql/users.ts";
 import type { Store } from "./store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
+import { withRunLock } from "./sync/lock.ts";
 import type { RunSummary } from "./sync/run.ts";
+import { runUsersReconcile } from "./sync/users.ts";
 import { runVerify } from "./sync/verify.ts";
+import { withoutPushTokens } from "./talkjs/client.ts";
 import { count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
@@ -76,9 +80,10 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     if (summary.messages) out(`  messages   ${line(summary.messages, "messages")}`);
   };
   try {
-    // The same jobs, with the same settings, that the CLI and the worker run.
+    // The same jobs, with the same settings, that the CLI and the worker run (users aside: the
+    // demo mirrors them in one pass at the end, so the runs above keep their numbers).
     const job = (kind: "backfill" | "sync" | "reconcile") =>
-      runMirrorJob(ctx, kind, { settings: config.sync });
+      runMirrorJob(ctx, kind, { settings: { ...config.sync, mirrorUsers: false } });
     const backfill = await job("backfill");
     report("backfill ", backfill);
 
@@ -91,10 +96,16 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     report("sync     ", await job("sync"));
     const reconcile = await job("reconcile");
     report("reconcile", reconcile, `, ${reconcile.markedDeleted} marked deleted`);
+    // Every user of the app, in one full listing (the same pass reconcile runs with MIRROR_USERS).
+    const users = await withRunLock(ctx, "users", () =>
+      runUsersReconcile(ctx, { maxDeleteShare: config.sync.maxDeleteShare, allowMassDelete: false }),
+    );
+    out(`users      ${line(users, "users")}`);
 
     const differences = [
       ...(await verifyMirror(store, simulator)),
       ...(await verifyMessages(store, simulator)),
+      ...(await verifyUsers(store, simulator)),
     ];
     const stats = await store.stats(simulator.appId);
     const messages = await store.messages.stats(simulator.appId);
@@ -221,6 +232,24 @@ async function verifyMirror(store: Store, simulator: Simulator): Promise<string[
   for (const id of deleted) {
     if (simulator.conversation(id)) differences.push(`${id}: marked deleted but exists at TalkJS`);
   }
+  return differences;
+}
+
+/** Every simulator user must be live in the mirror with identical content (push tokens aside), and no other. */
+async function verifyUsers(store: Store, simulator: Simulator): Promise<string[]> {
+  const rows = await store.queryRaw(userHashes(simulator.appId));
+  const live = new Map(
+    rows.filter((r) => r.deleted_at === null).map((r) => [String(r.id), String(r.content_hash)]),
+  );
+  const differences: string[] = [];
+  for (const user of simulator.allUsers()) {
+    const hash = live.get(user.id);
+    if (hash === undefined) differences.push(`user ${user.id}: missing`);
+    else if (hash !== contentHash(withoutPushTokens(user)))
+      differences.push(`user ${user.id}: content differs`);
+    live.delete(user.id);
+  }
+  for (const id of live.keys()) differences.push(`user ${id}: live in the mirror but gone at TalkJS`);
   return differences;
 }
 

@@ -29,6 +29,7 @@ export const EXPORT_OPTIONS = {
   gzip: { type: "boolean", default: false },
   "include-deleted": { type: "boolean", default: false },
   "with-messages": { type: "boolean", default: false },
+  "with-users": { type: "boolean", default: false },
   since: { type: "string" },
 } as const satisfies Options;
 
@@ -42,7 +43,7 @@ messages per day, the top senders, response times (median wait from a message to
 someone else: overall, per day, for the participants who answered most) and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
 Reads only the database.`;
 
-export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [common options]
+export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [--with-users] [common options]
 
 Writes the mirror of TALKJS_APP_ID as NDJSON: one conversation per line, the object as TalkJS
 returned it plus "deleted_at". --out - writes to stdout; a FILE is written under a temporary name
@@ -51,7 +52,9 @@ conversations deleted at TalkJS; --since DATE keeps only those changed in the mi
 new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).
 --with-messages adds the messages: every line then has "kind" ("conversation" or "message"), and
 the message lines (each message as TalkJS returned it plus "deleted_at", by conversation, oldest
-first) follow the conversation lines. --include-deleted and --since apply to messages too.`;
+first) follow the conversation lines. --include-deleted and --since apply to messages too.
+--with-users (on with --with-messages) adds the users last, as "kind": "user" lines (never with
+push tokens).`;
 
 function wholeNumber(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined || typeof raw === "boolean") return undefined;
@@ -131,6 +134,7 @@ export async function exportCommand(
       exportMirror(store, appId, target, {
         includeDeleted: values["include-deleted"] === true,
         withMessages: values["with-messages"] === true,
+        withUsers: values["with-users"] === true,
         since,
         gzip: values.gzip === true,
         signal: controller.signal,
@@ -138,7 +142,7 @@ export async function exportCommand(
     );
     const line = values.json
       ? JSON.stringify(summary)
-      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""} to ${target === "-" ? "stdout" : target}.`;
+      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""}${summary.users ? ` and ${count(summary.users)} users` : ""} to ${target === "-" ? "stdout" : target}.`;
     // With --out - stdout carries the data: the summary goes to stderr.
     if (target === "-") process.stderr.write(`${line}\n`);
     else out(line);

@@ -57,7 +57,7 @@ function messageSection(r: Report): string[] {
     "",
     ...chart(
       `Top senders (live messages, all time; top ${m.topSenders.length})`,
-      m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+      m.topSenders.map((s) => ({ label: named(s.senderId, s.name), value: s.messages })),
     ),
     "",
     `Response times (wait from a message to the next one by someone else in the conversation)`,
@@ -102,7 +102,7 @@ export function renderTable(r: Report): string {
     "",
     ...chart(
       `Most active participants (live conversations; top ${r.topParticipants.length})`,
-      r.topParticipants.map((p) => ({ label: p.userId, value: p.conversations })),
+      r.topParticipants.map((p) => ({ label: named(p.userId, p.name), value: p.conversations })),
     ),
   ];
   if (r.byCustom) {
@@ -211,4 +211,9 @@ export function renderReport(r: Report, format: ReportFormat): string {
   if (format === "json") return JSON.stringify(r, null, 2);
   if (format === "csv") return renderCsv(r);
   return renderTable(r);
+}
+
+/** A user as a chart label: "Name (id)" when the user is mirrored, the bare id otherwise. */
+export function named(id: string, name: string | null): string {
+  return name ? `${name} (${id})` : id;
 }

@@ -70,7 +70,7 @@ export function snapshot(
 
 export function formatProgress(kind: RunKind, s: ProgressSnapshot): string {
   return (
-    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
+    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" || kind === "users" ? kind : "conversations"} ` +
     `(${count(s.inserted)} new, ${count(s.updated)} updated, ${count(s.unchanged)} unchanged), ` +
     `${count(s.perSecond)}/s, ${stopwatch(s.elapsedMs)} elapsed, ${count(s.retries)} retries, ${count(s.rateLimited)} × 429` +
     // Throttling shows only once TalkJS has throttled: then how long it held us, and the rate now.

@@ -31,6 +31,7 @@ export const SYNC_DEFAULTS = {
   clockSkewMs: 60_000,
   maxDeleteShare: 0.1,
   mirrorMessages: true,
+  mirrorUsers: true,
   messageConcurrency: 4,
   backfillConcurrency: 1,
   confirmAfterMs: 3_600_000,
@@ -78,6 +79,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         max: 1,
       }),
       mirrorMessages: readBoolean(env, "MIRROR_MESSAGES", SYNC_DEFAULTS.mirrorMessages),
+      mirrorUsers: readBoolean(env, "MIRROR_USERS", SYNC_DEFAULTS.mirrorUsers),
       messageConcurrency: readInteger(env, "MESSAGES_CONCURRENCY", SYNC_DEFAULTS.messageConcurrency, {
         min: 1,
         max: 64,

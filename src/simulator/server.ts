@@ -110,6 +110,21 @@ class SimulatorImpl implements Simulator {
   deleteConversation(conversationId: string) {
     return this.store.deleteConversation(conversationId);
   }
+  user(id: UserId) {
+    return this.store.directory.get(id);
+  }
+  allUsers() {
+    return this.store.directory.all();
+  }
+  putUser(id: UserId, update: Parameters<Simulator["putUser"]>[1]) {
+    return this.store.directory.put(id, update);
+  }
+  anonymiseUser(id: UserId) {
+    return this.store.anonymiseUser(id);
+  }
+  removeUser(id: UserId) {
+    return this.store.directory.remove(id);
+  }
 
   // --- Simulator: control ---
   setOptions(options: Parameters<Simulator["setOptions"]>[0]) {

@@ -1,6 +1,6 @@
 // Public, in-process interface of the TalkJS API simulator. Tests, benchmarks and the `demo`
 // command program against this; `startSimulator` in ./server.ts implements it.
-import type { Conversation, ConversationUpdate, Message, UserId } from "../talkjs/types.ts";
+import type { Conversation, ConversationUpdate, Message, User, UserId, UserUpdate } from "../talkjs/types.ts";
 
 /** The docs do not say whether `offsetTs` includes conversations whose timestamp equals it. */
 export type OffsetTsMode = "inclusive" | "exclusive";
@@ -43,7 +43,10 @@ export type FaultKind =
 
 export interface FaultRule {
   fault: FaultKind;
-  /** Which requests it applies to; default: every listing request (GET .../conversations). */
+  /**
+   * Which requests it applies to; default: every listing request (GET .../conversations). The
+   * users listing and user GETs take every fault too: `{ pathRegex: /\/users$/ }`, `/\/users\/[^/]+$/`.
+   */
   match?: { method?: string; pathPrefix?: string; pathRegex?: RegExp };
   /** Apply to the n-th matching request (1-based) ... */
   nth?: number;
@@ -102,6 +105,10 @@ export interface Simulator {
   allConversations(): Conversation[]; // every live conversation, in no particular order
   messages(conversationId: string): Message[]; // newest first, like the API
   deletedIds(): string[];
+  /** One user as GET answers it (pushTokens included), or undefined. */
+  user(id: UserId): User | undefined;
+  /** Every user, in listing (id) order. */
+  allUsers(): User[];
 
   // --- mutations, exactly as if made through TalkJS ---
   createConversation(input: SimulatedConversationInput): Conversation;
@@ -120,6 +127,15 @@ export interface Simulator {
   /** Participation endpoint semantics: removes one participant. */
   removeParticipant(conversationId: string, userId: UserId): void;
   deleteConversation(conversationId: string): boolean;
+  /** PUT semantics: creates the user (createdAt = now) or merges into it. */
+  putUser(id: UserId, update: UserUpdate): User;
+  /**
+   * TalkJS's privacy example: name "[DELETED]", email/phone/photo/custom cleared, and every
+   * message the user sent edited to "[DELETED]". Returns how many messages were edited.
+   */
+  anonymiseUser(id: UserId): number;
+  /** Test rig only (TalkJS has no user-delete endpoint): GET answers 404, the listing skips it. */
+  removeUser(id: UserId): boolean;
 
   // --- control ---
   setOptions(

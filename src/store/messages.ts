@@ -3,6 +3,7 @@
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db } from "./open.ts";
+import { erasedIds, redactMessages } from "./privacy.ts";
 import {
   clearMissing,
   MESSAGES,
@@ -24,8 +25,10 @@ export class MessageStore {
   }
 
   /** Upserts one page of messages in one transaction; returns what changed. */
-  upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    return batchUpsert(this.#db, MESSAGES, appId, messages, { seenAt: opts.seenAt });
+  async upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
+    // An erased sender's messages are blanked on the way in (./privacy.ts).
+    const erased = await erasedIds(this.#db, appId);
+    return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), { seenAt: opts.seenAt });
   }
 
   /**

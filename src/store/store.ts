@@ -7,8 +7,10 @@ import type { DatabaseConfig } from "./database-url.ts";
 import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
 import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
+import { PrivacyStore } from "./privacy.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
+import { UserStore } from "./users.ts";
 
 export type { OpenMode, OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
@@ -27,6 +29,8 @@ function storeOver(db: Db): Store {
   return {
     provider: db.provider,
     messages: new MessageStore(db),
+    users: new UserStore(db),
+    privacy: new PrivacyStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),

@@ -1,12 +1,20 @@
 // A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
-// then (unless turned off) the message pass for the conversations that pass changed — one piece of
-// code, so the one-shot commands and the container behave the same.
+// then (unless turned off) the message pass for the conversations that pass changed and the users
+// pass (./users.ts) — one piece of code, so the one-shot commands and the container behave the same.
 import { type BackfillSummary, runBackfill } from "./backfill.ts";
 import { runSync, type SyncSummary } from "./incremental.ts";
 import { withRunLock } from "./lock.ts";
 import { type MessagePassSummary, runMessagePass } from "./messages.ts";
 import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
 import type { SyncContext } from "./run.ts";
+import {
+  hasListedUsers,
+  recordingUserIds,
+  runNewUsers,
+  runUsersListing,
+  runUsersReconcile,
+  type UsersPassSummary,
+} from "./users.ts";
 
 export type MirrorJobKind = "backfill" | "sync" | "reconcile";
 
@@ -22,6 +30,11 @@ export interface SyncSettings {
   backfillConcurrency: number;
   /** Deep message pass: an unproven absence becomes a deletion only after this long (default 1 h). */
   confirmAfterMs?: number;
+  /**
+   * Mirror the app's users after the other passes (MIRROR_USERS; the config layer sets it, absent
+   * means off so an engine caller opts in).
+   */
+  mirrorUsers?: boolean;
 }
 
 export interface MirrorJobOptions {
@@ -37,6 +50,8 @@ export interface MirrorJobOptions {
 export type MirrorJobSummary = (BackfillSummary | SyncSummary | ReconcileSummary) & {
   /** The message pass that followed, when messages are mirrored. */
   messages?: MessagePassSummary;
+  /** The users pass that followed, when users are mirrored. */
+  users?: UsersPassSummary;
 };
 
 export function runMirrorJob(
@@ -45,33 +60,59 @@ export function runMirrorJob(
   options: MirrorJobOptions,
 ): Promise<MirrorJobSummary> {
   const { settings } = options;
+  // A sync GETs only the users its passes wrote that are new to the mirror: note them on the way.
+  const seenUsers = new Set<string>();
+  const passCtx =
+    settings.mirrorUsers === true && kind === "sync"
+      ? { ...ctx, store: recordingUserIds(ctx.store, seenUsers) }
+      : ctx;
   return withRunLock(ctx, kind, async () => {
-    const summary: BackfillSummary | SyncSummary | ReconcileSummary =
-      kind === "backfill"
-        ? await runBackfill(ctx, {
-            restart: options.restart === true,
-            clockSkewMs: settings.clockSkewMs,
-            concurrency: settings.backfillConcurrency,
+    const summary = await conversationsAndMessages(passCtx, kind, options);
+    if (settings.mirrorUsers !== true) return summary;
+    const users =
+      kind === "reconcile"
+        ? await runUsersReconcile(ctx, {
+            maxDeleteShare: settings.maxDeleteShare,
+            allowMassDelete: options.allowMassDelete === true,
           })
-        : kind === "sync"
-          ? await runSync(ctx, {
-              clockSkewMs: settings.clockSkewMs,
-              backfillConcurrency: settings.backfillConcurrency,
-            })
-          : await runReconcile(ctx, {
-              maxDeleteShare: settings.maxDeleteShare,
-              allowMassDelete: options.allowMassDelete === true,
-            });
-    if (!settings.mirrorMessages) return summary;
-    const messages = await runMessagePass(ctx, {
-      deep: kind === "reconcile" && options.deepMessages === true,
-      concurrency: settings.messageConcurrency,
-      deletions: {
-        maxDeleteShare: settings.maxDeleteShare,
-        allowMassDelete: options.allowMassDelete === true,
-        ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
-      },
-    });
-    return { ...summary, messages };
+        : kind === "backfill" || !(await hasListedUsers(ctx))
+          ? await runUsersListing(ctx)
+          : await runNewUsers(ctx, seenUsers);
+    return { ...summary, users };
   });
+}
+
+async function conversationsAndMessages(
+  ctx: SyncContext,
+  kind: MirrorJobKind,
+  options: MirrorJobOptions,
+): Promise<MirrorJobSummary> {
+  const { settings } = options;
+  const summary: BackfillSummary | SyncSummary | ReconcileSummary =
+    kind === "backfill"
+      ? await runBackfill(ctx, {
+          restart: options.restart === true,
+          clockSkewMs: settings.clockSkewMs,
+          concurrency: settings.backfillConcurrency,
+        })
+      : kind === "sync"
+        ? await runSync(ctx, {
+            clockSkewMs: settings.clockSkewMs,
+            backfillConcurrency: settings.backfillConcurrency,
+          })
+        : await runReconcile(ctx, {
+            maxDeleteShare: settings.maxDeleteShare,
+            allowMassDelete: options.allowMassDelete === true,
+          });
+  if (!settings.mirrorMessages) return summary;
+  const messages = await runMessagePass(ctx, {
+    deep: kind === "reconcile" && options.deepMessages === true,
+    concurrency: settings.messageConcurrency,
+    deletions: {
+      maxDeleteShare: settings.maxDeleteShare,
+      allowMassDelete: options.allowMassDelete === true,
+      ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
+    },
+  });
+  return { ...summary, messages };
 }

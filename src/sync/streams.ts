@@ -17,6 +17,8 @@ export const MESSAGES_STREAM = "messages";
  * short page of at most that size may end a history. Not a sync stream: not in STREAMS.
  */
 export const MESSAGE_PAGE_PROOF_STREAM = "message-page-proof";
+/** The users mirror: the cursor of an interrupted listing (last id committed); watermark = start of the last complete listing. */
+export const USERS_STREAM = "users";
 
 export const STREAMS = [
   BACKFILL_STREAM,

@@ -166,6 +166,7 @@ describe("demo", () => {
       expect(text).toMatch(
         /^verify {5}408 of 408 conversations sampled against TalkJS: 406 matching, 0 newer, 0 differing, 2 still deleted; every conversation was checked: exactly 0 of 408 \(0%\) differ$/m,
       );
+      expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");
       expect(text).toContain("  deleted at TalkJS:      2");

@@ -27,6 +27,7 @@ describe("loadConfig", () => {
       clockSkewMs: 60_000,
       maxDeleteShare: 0.1,
       mirrorMessages: true,
+      mirrorUsers: true,
       messageConcurrency: 4,
       backfillConcurrency: 1,
       confirmAfterMs: 3_600_000,

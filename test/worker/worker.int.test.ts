@@ -266,10 +266,12 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
       expect(m.get('talkjs_mirror_job_skipped_total{kind="backfill",reason="overlap"}')).toBe(1);
       await worker.jobs.idle();
       const kinds = (await store.lastRuns(sim.appId, 10)).map((r) => `${r.kind}:${r.status}`);
-      // Each job is followed by its message pass.
+      // Each job is followed by its message pass and its users pass.
       expect(kinds).toEqual([
+        "users:succeeded",
         "messages:succeeded",
         "sync:succeeded",
+        "users:succeeded",
         "messages:succeeded",
         "backfill:succeeded",
       ]);
