@@ -25,17 +25,23 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** Simple server-side rate limit: requests per second sustained + burst; 429 with Retry-After past it. Off by default. */
   rateLimit?: { perSecond: number; burst: number; retryAfterSeconds?: number } | null;
+  /** File URLs expire this long after a read hands them out (a later read gives a new URL); default never. */
+  fileUrlTtlMs?: number | null;
   /** Fixed "now" source for generated data and new mutations; default Date.now. */
   now?: () => number;
 }
 
 export type FaultKind =
-  | { kind: "status"; status: 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
+  | { kind: "status"; status: 403 | 404 | 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
   | { kind: "reset" } // destroy the socket without answering
   | { kind: "slow"; delayMs: number } // answer correctly, after a delay
   | { kind: "malformed-json" } // 200 with a body that is not JSON
   | { kind: "bad-shape"; body: unknown } // 200 with valid JSON of the wrong shape
-  | { kind: "truncate"; keep: number }; // 200 listing page with only the first `keep` items, then empty pages after it
+  | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
+  // file faults (match: { pathPrefix: "/files/" }):
+  | { kind: "reset-mid-body" } // full Content-Length, half the bytes, then the socket is destroyed
+  | { kind: "wrong-length" } // 200 with 17 bytes more than the message declared
+  | { kind: "html-page" }; // 200 text/html sign-in page instead of the file
 
 export interface FaultRule {
   fault: FaultKind;
@@ -64,6 +70,8 @@ export interface SimulatedMessageInput {
   createdAt?: number; // default now()
   custom?: Record<string, string>;
   attachment?: { url: string; size: number } | null;
+  /** Content blocks, e.g. `{ type: "file", url, filename, size }` (see addFile). */
+  content?: unknown[];
 }
 
 export interface SimulatedConversationInput extends ConversationUpdate {
@@ -84,7 +92,18 @@ export interface Simulator {
   messages(conversationId: string): Message[]; // newest first, like the API
   deletedIds(): string[];
 
+  /** Bytes of a file this simulator serves (tests compare downloads with them); undefined if not ours. */
+  fileBytes(url: string): Buffer | undefined;
+
   // --- mutations, exactly as if made through TalkJS ---
+  /** A file served under /files/ (deterministic bytes), to put in a message's attachment or content. */
+  addFile(input: { size: number; filename?: string; contentType?: string; bytesSeed?: number }): {
+    id: string;
+    url: string;
+    size: number;
+    filename: string;
+    contentType: string;
+  };
   createConversation(input: SimulatedConversationInput): Conversation;
   /** Adds a message, updating lastMessage (moves the conversation to the front of lastActivity order). */
   addMessage(conversationId: string, message?: SimulatedMessageInput): Message;
@@ -104,7 +123,9 @@ export interface Simulator {
 
   // --- control ---
   setOptions(
-    options: Partial<Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit">>,
+    options: Partial<
+      Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "fileUrlTtlMs">
+    >,
   ): void;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
