@@ -2,6 +2,7 @@
 // state that makes the message mirror incremental and resumable.
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
+import type { FileStore } from "./files.ts";
 import type { Db } from "./open.ts";
 import { MESSAGES, messageStats, messageWork } from "./sql/messages.ts";
 import { toDate, toNumber } from "./sql/shared.ts";
@@ -9,14 +10,22 @@ import type { MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./t
 
 export class MessageStore {
   readonly #db: Db;
+  readonly #files: FileStore;
 
-  constructor(db: Db) {
+  constructor(db: Db, files: FileStore) {
     this.#db = db;
+    this.#files = files;
   }
 
-  /** Upserts one page of messages in one transaction; returns what changed. */
+  /**
+   * Upserts one page of messages in one transaction; returns what changed. The files of new and
+   * changed messages are registered in the same transaction, so none is ever missed.
+   */
   upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    return batchUpsert(this.#db, MESSAGES, appId, messages, { seenAt: opts.seenAt });
+    return batchUpsert(this.#db, MESSAGES, appId, messages, {
+      seenAt: opts.seenAt,
+      afterWrite: (tx, written) => this.#files.register(appId, written, opts.seenAt, tx),
+    });
   }
 
   /**

@@ -4,6 +4,7 @@
 
 import { ConversationStore } from "./conversations.ts";
 import type { DatabaseConfig } from "./database-url.ts";
+import { FileStore } from "./files.ts";
 import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
 import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
@@ -21,9 +22,11 @@ function storeOver(db: Db): Store {
   const conversations = new ConversationStore(db);
   const runs = new RunStore(db);
   const locks = new RunLocks(db);
+  const files = new FileStore(db);
   return {
     provider: db.provider,
-    messages: new MessageStore(db),
+    messages: new MessageStore(db, files),
+    files,
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),

@@ -2,6 +2,7 @@
 import type { RunCounts } from "../counts.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
+import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
 import type { Sql } from "./sql/shared.ts";
 
@@ -158,6 +159,8 @@ export interface Store {
   readonly provider: DatabaseProvider;
   /** The message mirror's tables (messages, message_sync_state). */
   readonly messages: MessageStore;
+  /** The archived files' tables (message_files, file_blobs). */
+  readonly files: FileStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],
