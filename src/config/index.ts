@@ -17,6 +17,7 @@ import {
   readString,
   requireString,
 } from "./env.ts";
+import { readFilesSettings } from "./files.ts";
 
 export type { SyncSettings } from "../sync/jobs.ts";
 export type { Env } from "./env.ts";
@@ -84,6 +85,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         min: 1,
         max: 64,
       }),
+      files: readFilesSettings(env, database),
     },
     log: {
       level: readChoice(env, "LOG_LEVEL", LOG_LEVELS, "info"),

@@ -40,6 +40,7 @@ export type FaultKind =
   | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
   // file faults (match: { pathPrefix: "/files/" }):
   | { kind: "reset-mid-body" } // full Content-Length, half the bytes, then the socket is destroyed
+  | { kind: "stall-mid-body"; ms: number } // half the bytes, a pause of `ms`, then the rest
   | { kind: "wrong-length" } // 200 with 17 bytes more than the message declared
   | { kind: "html-page" }; // 200 text/html sign-in page instead of the file
 

@@ -11,6 +11,8 @@ import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
 
+export type { DueFile, FileOutcome, FileStats, FileStatus, StoredFileRef } from "./files.ts";
+export { FILE_STATUSES } from "./files.ts";
 export type { OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
 

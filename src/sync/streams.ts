@@ -12,6 +12,11 @@ export const RECONCILE_STREAM = "reconcile";
 /** The message mirror: last success / last error (per-conversation progress is message_sync_state). */
 export const MESSAGES_STREAM = "messages";
 
+/** The files job: last success / last error (per-file progress is message_files). */
+export const FILES_STREAM = "files";
+/** The files job's one-time scan of messages mirrored before files were archived: cursor, then done. */
+export const FILES_HISTORY_STREAM = "files_history";
+
 export const STREAMS = [
   BACKFILL_STREAM,
   CREATED_STREAM,

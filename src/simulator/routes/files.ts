@@ -60,15 +60,34 @@ export async function serveFile(
       req.socket.destroy();
       return 0;
     }
+    if (fault?.kind === "stall-mid-body" && sent < size / 2 && sent + chunk.length >= size / 2) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, fault.ms);
+        res.once("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (res.destroyed) return 0;
+    }
     sent += chunk.length;
     // Respect backpressure: a slow reader must not make the simulator buffer the whole file.
-    if (!res.write(chunk))
-      await new Promise((resolve) => {
-        res.once("drain", resolve);
-        res.once("close", resolve);
-      });
+    if (!res.write(chunk)) await drained(res);
     if (res.destroyed) return 0;
   }
   res.end();
   return 200;
+}
+
+/** Waits until the response can take more (or is gone), leaving no listener behind. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -107,3 +107,11 @@ export function storedFileRefs(appId: string): Sql {
     WHERE app_id = ${appId} AND status = 'stored'
     ORDER BY conversation_id, message_id, block_index`;
 }
+
+/** Every file reference of an app with its state, by message (the demo's check and the tests). */
+export function messageFilesOf(appId: string): Sql {
+  return sql`SELECT message_id, block_index, conversation_id, url, declared_size, filename, status, attempts,
+      last_error, sha256
+    FROM message_files WHERE app_id = ${appId}
+    ORDER BY message_id, block_index`;
+}
