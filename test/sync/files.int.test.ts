@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { exportFiles } from "../../src/analytics/export-files.ts";
 import { messageFilesOf } from "../../src/store/sql/files.ts";
 import type { Store } from "../../src/store/store.ts";
 import { BlobDir } from "../../src/sync/file-blobs.ts";
@@ -298,6 +299,39 @@ describe.each(PROVIDERS)("files job on %s", (provider) => {
       expect(healed.stored).toBe(3);
     },
   );
+
+  it_("export --with-files: per-conversation folders, original (made safe) names, hard links", async () => {
+    const h = await setup("exclusive", { conversations: 0, burst: 0 });
+    const s = settings();
+    h.sim.createConversation({ id: "support/ticket ü", participants: ["u1"] });
+    const names = ["report.pdf", "report.pdf", "../../etc/passwd", ".env"];
+    const added = names.map((n, i) => h.sim.addFile({ size: 1000 + i, filename: n }));
+    for (const [i, f] of added.entries())
+      h.sim.addMessage("support/ticket ü", {
+        senderId: "u1",
+        createdAt: Date.now() - 10_000 + i,
+        content: [{ type: "file", url: f.url, filename: f.filename, size: f.size }],
+      });
+    await runMirrorJob(h.ctx, "backfill", { settings: s });
+    const out = path.join(root, `export-${provider}`);
+    const summary = await exportFiles(fixture.store, h.appId, s.files?.dir as string, out);
+    expect(summary).toMatchObject({ files: 4, conversations: 1, linked: 4, missing: 0 });
+    const folder = path.join(out, encodeURIComponent("support/ticket ü"));
+    const listed = readdirSync(folder).sort();
+    expect(listed).toHaveLength(4);
+    expect(listed).toContain("report.pdf");
+    expect(listed).toContain("_env");
+    expect(listed).toContain("__.._etc_passwd"); // "../../etc/passwd": one segment, not hidden
+    expect(listed.filter((n) => n.startsWith("report (")).length).toBe(1);
+    for (const f of added) {
+      const bytes = h.sim.fileBytes(f.url) as Buffer;
+      const match = listed.filter((n) => statSync(path.join(folder, n)).size === bytes.length);
+      expect(match).toHaveLength(1);
+      const file = path.join(folder, match[0] as string);
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+      expect(statSync(file).nlink).toBeGreaterThan(1); // a hard link, not a second copy
+    }
+  });
 
   it_("kill -9 mid-download leaves no partial file under a final name; a rerun completes", async () => {
     const h = await setup("exclusive", { conversations: 0, burst: 0 });
