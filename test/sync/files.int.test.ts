@@ -9,11 +9,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportFiles } from "../../src/analytics/export-files.ts";
+import { renderTable } from "../../src/analytics/render.ts";
+import { buildReport } from "../../src/analytics/report.ts";
+import { formatStatus } from "../../src/cli/format.ts";
 import { messageFilesOf } from "../../src/store/sql/files.ts";
 import type { Store } from "../../src/store/store.ts";
 import { BlobDir } from "../../src/sync/file-blobs.ts";
 import { type FilesSettings, runFilesJob } from "../../src/sync/files.ts";
 import { runMirrorJob, type SyncSettings } from "../../src/sync/jobs.ts";
+import { readStatus } from "../../src/sync/status.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
 import { useHarnesses } from "./harness.ts";
 
@@ -100,6 +104,17 @@ describe.each(PROVIDERS)("files job on %s", (provider) => {
     const status = await fixture.store.files.stats(h.appId);
     expect(status.byStatus.stored).toBe(expected.size);
     expect(status.storedBytes).toBe([...expected.values()].reduce((n, b) => n + b.length, 0));
+
+    // status and report show the counts and bytes.
+    const n = expected.size.toLocaleString("en-US");
+    expect(formatStatus(await readStatus(fixture.store, h.appId))).toMatch(
+      new RegExp(`^Files: ${n} stored \\(${n} distinct, [\\d.]+ [KMG]?B\\), 0 pending, 0 failed`, "m"),
+    );
+    const report = await buildReport(fixture.store, h.appId, {});
+    expect(report.files.byStatus.stored).toBe(expected.size);
+    expect(renderTable(report)).toMatch(
+      new RegExp(`^ {2}files: +${n} stored \\([\\d.]+ [KMG]?B\\), 0 pending, 0 failed`, "m"),
+    );
 
     h.sim.clearRequestLog();
     const again = await runMirrorJob(h.ctx, "sync", { settings: s });
