@@ -21,11 +21,11 @@ export interface FilesExportSummary {
 
 /** A file or folder name from untrusted text: one path segment, never hidden or "..". */
 export function safeName(raw: string, fallback: string): string {
-  const cleaned = raw
-    .replace(/[\u0000-\u001f\u007f/\\]/g, "_")
-    .replace(/^\.+/, "_")
-    .trim()
-    .slice(0, 200);
+  // Control characters (code < 32, DEL) and path separators each become "_".
+  const plain = [...raw]
+    .map((c) => (c < " " || c === "\u007f" || c === "/" || c === "\\" ? "_" : c))
+    .join("");
+  const cleaned = plain.replace(/^\.+/, "_").trim().slice(0, 200);
   return cleaned === "" ? fallback : cleaned;
 }
 
