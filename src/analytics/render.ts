@@ -1,6 +1,6 @@
 // Text renderings of a Report: a terminal table with bar charts, and CSV for spreadsheets. The
 // JSON rendering is the Report object itself.
-import { count, duration } from "../units.ts";
+import { bytes, count, duration } from "../units.ts";
 import type { Report } from "./report.ts";
 
 export type ReportFormat = "table" | "json" | "csv";
@@ -141,6 +141,8 @@ export function renderTable(r: Report): string {
     `  backfill:               ${f.backfillComplete ? "complete" : "not complete yet"}`,
     `  newest activity:        ${f.newestActivityAt ?? "—"}${f.lagMs === null ? "" : ` (${duration(f.lagMs)} ago)`}`,
     `  last synced:            ${f.lastSyncedAt ?? "—"}`,
+    `  files:                  ${count(r.files.byStatus.stored)} stored (${bytes(r.files.storedBytes)}), ${count(r.files.byStatus.pending)} pending, ` +
+      `${count(r.files.byStatus.failed)} failed, ${count(r.files.byStatus.gone)} gone, ${count(r.files.byStatus.skipped_too_large)} too large`,
   );
   for (const kind of ["backfill", "sync", "reconcile"] as const) {
     const run = f.lastRuns[kind];
@@ -198,6 +200,8 @@ export function renderCsv(r: Report): string {
   for (const s of m.responseTimes.bySender) {
     rows.push(["response_median_ms_by_sender", s.senderId, s.medianMs]);
   }
+  for (const [status, n] of Object.entries(r.files.byStatus)) rows.push(["files", status, n]);
+  rows.push(["files", "stored_bytes", r.files.storedBytes]);
   rows.push(["freshness", "newest_activity_at", r.freshness.newestActivityAt]);
   rows.push(["freshness", "lag_ms", r.freshness.lagMs]);
   rows.push(["freshness", "last_synced_at", r.freshness.lastSyncedAt]);

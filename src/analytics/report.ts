@@ -103,6 +103,8 @@ export interface Report {
   };
   deletions: { total: number; inPeriod: number };
   messages: MessageReport;
+  /** Files messages point to: by archiving status, distinct files stored and their bytes. */
+  files: MirrorStatus["files"];
   freshness: {
     backfillComplete: boolean;
     newestActivityAt: string | null;
@@ -284,6 +286,7 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
     },
     deletions: { total: num(totals?.deleted), inPeriod: daily.reduce((s, d) => s + d.deleted, 0) },
     messages,
+    files: status.files,
     freshness: {
       backfillComplete: status.backfillComplete,
       newestActivityAt: status.newestActivityAt,

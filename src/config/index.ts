@@ -18,6 +18,7 @@ import {
   readString,
   requireString,
 } from "./env.ts";
+import { readFilesSettings } from "./files.ts";
 
 export type { SyncSettings } from "../sync/jobs.ts";
 export type { Env } from "./env.ts";
@@ -92,6 +93,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         min: 0,
         max: 30 * 86_400_000,
       }),
+      files: readFilesSettings(env, database),
     },
     log: {
       level: readChoice(env, "LOG_LEVEL", LOG_LEVELS, "info"),

@@ -78,6 +78,8 @@ export class AppStore {
   /** The app's users (GET/PUT users); participants and senders added later get a user too. */
   readonly directory: UserDirectory;
   private messageCounter = 0;
+  /** Where generated attachments point: the simulator's own /files/ (set once it listens). */
+  fileBaseUrl = "https://files.example.com";
   /**
    * Generated histories of the conversations read most recently (bounded, insertion order as LRU).
    * A history is a pure function of (seed, index) and paging one of 3,000 messages 100 at a time
@@ -139,14 +141,14 @@ export class AppStore {
     // The lastMessage of every listed conversation asks for one message: not worth caching (and
     // it would evict the long histories the cache is for).
     if (take !== Number.POSITIVE_INFINITY)
-      return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+      return generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take, this.fileBaseUrl);
     const cached = this.historyCache.get(r.id);
     if (cached) {
       this.historyCache.delete(r.id);
       this.historyCache.set(r.id, cached);
       return cached;
     }
-    const all = generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take);
+    const all = generateMessages(this.seed, this.skeletonOf(r), this.metaOf(r), take, this.fileBaseUrl);
     this.historyCache.set(r.id, all);
     if (this.historyCache.size > HISTORY_CACHE_SIZE) {
       const oldest = this.historyCache.keys().next().value;
@@ -393,6 +395,7 @@ export class AppStore {
       readBy: [],
       text: input.text ?? "New message",
       attachment: input.attachment ?? null,
+      ...(input.content !== undefined ? { content: input.content } : {}),
       location: null,
       origin: "rest",
       createdAt: input.createdAt ?? this.now(),

@@ -6,10 +6,12 @@ import type { AddressInfo } from "node:net";
 import type { UserId } from "../talkjs/types.ts";
 import { AppStore } from "./app-store.ts";
 import { applyFault, FaultEngine } from "./faults.ts";
+import { FileCatalog } from "./files.ts";
 import { errorReply, parseTarget, type Reply, readBody, send, sleep } from "./http.ts";
 import { BadRequest } from "./query.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { routeRequest, type SimulatedApp } from "./router.ts";
+import { serveFile } from "./routes/files.ts";
 import { ROUTES } from "./routes/index.ts";
 import type {
   RequestLogEntry,
@@ -36,6 +38,7 @@ class SimulatorImpl implements Simulator {
   private readonly rateLimit: TokenBucket;
   private readonly faults: FaultEngine;
   private hook: Hook = null;
+  private readonly now: () => number;
   private requestCount = 0;
   readonly server = createServer({ keepAlive: true }, (req, res) => {
     this.handle(req, res).catch((e: unknown) => {
@@ -46,10 +49,15 @@ class SimulatorImpl implements Simulator {
 
   constructor(options: SimulatorOptions) {
     const seed = options.seed ?? 42;
+    const now = options.now ?? Date.now;
+    this.now = now;
+    const files = new FileCatalog(seed, now);
+    files.ttlMs = options.fileUrlTtlMs ?? null;
     this.app = {
       appId: options.appId ?? "demo",
       secretKey: options.secretKey ?? "sk_test_demo",
-      store: new AppStore(seed, options.conversations ?? 0, options.now ?? Date.now),
+      store: new AppStore(seed, options.conversations ?? 0, now),
+      files,
       listing: {
         offsetTsMode: options.offsetTsMode ?? "exclusive",
         limitMode: options.limitMode ?? "reject",
@@ -88,6 +96,12 @@ class SimulatorImpl implements Simulator {
   }
   deletedIds() {
     return this.store.deletedIds();
+  }
+  fileBytes(url: string) {
+    return this.app.files.bytesOf(url);
+  }
+  addFile(input: Parameters<Simulator["addFile"]>[0]) {
+    return this.app.files.add(input);
   }
   createConversation(input: Parameters<Simulator["createConversation"]>[0]) {
     return this.store.createConversation(input);
@@ -131,6 +145,7 @@ class SimulatorImpl implements Simulator {
     if (options.offsetTsMode !== undefined) this.app.listing.offsetTsMode = options.offsetTsMode;
     if (options.limitMode !== undefined) this.app.listing.limitMode = options.limitMode;
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
+    if (options.fileUrlTtlMs !== undefined) this.app.files.ttlMs = options.fileUrlTtlMs;
     if (options.maxMessageLimit !== undefined) this.app.listing.maxMessageLimit = options.maxMessageLimit;
     if (options.rateLimit !== undefined) {
       this.rateLimit.configure(options.rateLimit);
@@ -182,6 +197,8 @@ class SimulatorImpl implements Simulator {
     });
     const addr = this.server.address() as AddressInfo;
     this.url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+    this.app.files.baseUrl = this.url;
+    this.store.fileBaseUrl = this.url;
   }
 
   close(): Promise<void> {
@@ -214,6 +231,21 @@ class SimulatorImpl implements Simulator {
     try {
       this.hook?.(n, { method, path, query });
       if (this.latencyMs > 0) await sleep(this.latencyMs);
+      if (path.startsWith("/files/")) {
+        // The CDN: not behind the REST rate limit; its faults are its own (routes/files.ts).
+        const fault = this.faults.decide(method, path);
+        if (fault?.kind === "slow") await sleep(fault.delayMs);
+        if (fault?.kind === "reset") {
+          log(0);
+          req.socket.destroy();
+        } else if (fault?.kind === "status") {
+          log(fault.status);
+          send(res, errorReply(fault.status, "injected fault"));
+        } else {
+          log(await serveFile(req, res, { path, query }, this.app.files, fault, this.now()));
+        }
+        return;
+      }
       const held = this.hold.until - Date.now();
       const retryAfter = held > 0 ? null : this.rateLimit.take();
       const fault = held > 0 || retryAfter !== null ? null : this.faults.decide(method, path);

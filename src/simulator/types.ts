@@ -28,18 +28,25 @@ export interface SimulatorOptions {
    * past it (`retryAfterSeconds` may be a fraction, for scaled-time tests). Off by default.
    */
   rateLimit?: { perSecond: number; burst: number; retryAfterSeconds?: number } | null;
+  /** File URLs expire this long after a read hands them out (a later read gives a new URL); default never. */
+  fileUrlTtlMs?: number | null;
   /** Fixed "now" source for generated data and new mutations; default Date.now. */
   now?: () => number;
 }
 
 export type FaultKind =
-  | { kind: "status"; status: 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
+  | { kind: "status"; status: 403 | 404 | 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
   | { kind: "reset" } // destroy the socket without answering
   | { kind: "slow"; delayMs: number } // answer correctly, after a delay
   | { kind: "malformed-json" } // 200 with a body that is not JSON
   | { kind: "bad-shape"; body: unknown } // 200 with valid JSON of the wrong shape
   | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
-  | { kind: "first-page-only" }; // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
+  | { kind: "first-page-only" } // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
+  // file faults (match: { pathPrefix: "/files/" }):
+  | { kind: "reset-mid-body" } // full Content-Length, half the bytes, then the socket is destroyed
+  | { kind: "stall-mid-body"; ms: number } // half the bytes, a pause of `ms`, then the rest
+  | { kind: "wrong-length" } // 200 with 17 bytes more than the message declared
+  | { kind: "html-page" }; // 200 text/html sign-in page instead of the file
 
 export interface FaultRule {
   fault: FaultKind;
@@ -86,6 +93,8 @@ export interface SimulatedMessageInput {
   createdAt?: number; // default now()
   custom?: Record<string, string>;
   attachment?: { url: string; size: number } | null;
+  /** Content blocks, e.g. `{ type: "file", url, filename, size }` (see addFile). */
+  content?: unknown[];
 }
 
 export interface SimulatedConversationInput extends ConversationUpdate {
@@ -110,7 +119,18 @@ export interface Simulator {
   /** Every user, in listing (id) order. */
   allUsers(): User[];
 
+  /** Bytes of a file this simulator serves (tests compare downloads with them); undefined if not ours. */
+  fileBytes(url: string): Buffer | undefined;
+
   // --- mutations, exactly as if made through TalkJS ---
+  /** A file served under /files/ (deterministic bytes), to put in a message's attachment or content. */
+  addFile(input: { size: number; filename?: string; contentType?: string; bytesSeed?: number }): {
+    id: string;
+    url: string;
+    size: number;
+    filename: string;
+    contentType: string;
+  };
   createConversation(input: SimulatedConversationInput): Conversation;
   /** Adds a message, updating lastMessage (moves the conversation to the front of lastActivity order). */
   addMessage(conversationId: string, message?: SimulatedMessageInput): Message;
@@ -140,7 +160,10 @@ export interface Simulator {
   // --- control ---
   setOptions(
     options: Partial<
-      Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit">
+      Pick<
+        SimulatorOptions,
+        "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit" | "fileUrlTtlMs"
+      >
     >,
   ): void;
   addFault(rule: FaultRule): void;

@@ -2,6 +2,7 @@
 // state that makes the message mirror incremental and resumable.
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
+import type { FileStore } from "./files.ts";
 import type { Db } from "./open.ts";
 import { erasedIds, redactMessages } from "./privacy.ts";
 import {
@@ -19,16 +20,24 @@ import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCo
 
 export class MessageStore {
   readonly #db: Db;
+  readonly #files: FileStore;
 
-  constructor(db: Db) {
+  constructor(db: Db, files: FileStore) {
     this.#db = db;
+    this.#files = files;
   }
 
-  /** Upserts one page of messages in one transaction; returns what changed. */
+  /**
+   * Upserts one page of messages in one transaction; returns what changed. An erased sender's
+   * messages are blanked on the way in (./privacy.ts). The files of new and changed messages are
+   * registered in the same transaction, so none is ever missed.
+   */
   async upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    // An erased sender's messages are blanked on the way in (./privacy.ts).
     const erased = await erasedIds(this.#db, appId);
-    return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), { seenAt: opts.seenAt });
+    return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), {
+      seenAt: opts.seenAt,
+      afterWrite: (tx, written) => this.#files.register(appId, written, opts.seenAt, tx),
+    });
   }
 
   /**

@@ -2,6 +2,7 @@
 import type { RunCounts } from "../counts.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
+import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
 import type { PrivacyStore } from "./privacy.ts";
 import type { Sql } from "./sql/shared.ts";
@@ -186,6 +187,8 @@ export interface Store {
   readonly users: UserStore;
   /** Erasures (`forget`) and `purge`. */
   readonly privacy: PrivacyStore;
+  /** The archived files' tables (message_files, file_blobs). */
+  readonly files: FileStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],

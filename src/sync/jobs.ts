@@ -1,7 +1,10 @@
 // A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
 // then (unless turned off) the message pass for the conversations that pass changed and the users
 // pass (./users.ts) — one piece of code, so the one-shot commands and the container behave the same.
+
+import { MirrorError } from "../errors.ts";
 import { type BackfillSummary, runBackfill } from "./backfill.ts";
+import { type FilesJobOptions, type FilesSettings, type FilesSummary, runFilesJob } from "./files.ts";
 import { runSync, type SyncSummary } from "./incremental.ts";
 import { withRunLock } from "./lock.ts";
 import { type MessagePassSummary, runMessagePass } from "./messages.ts";
@@ -35,6 +38,8 @@ export interface SyncSettings {
    * means off so an engine caller opts in).
    */
   mirrorUsers?: boolean;
+  /** Archiving the files messages point to (after the message pass, outside the run lock). */
+  files?: FilesSettings | undefined;
 }
 
 export interface MirrorJobOptions {
@@ -45,6 +50,8 @@ export interface MirrorJobOptions {
   allowMassDelete?: boolean;
   /** reconcile: re-read every conversation's whole message history (edits, deletions). */
   deepMessages?: boolean;
+  /** Test seams of the files job (a failing disk). */
+  filesJob?: FilesJobOptions;
 }
 
 export type MirrorJobSummary = (BackfillSummary | SyncSummary | ReconcileSummary) & {
@@ -52,9 +59,33 @@ export type MirrorJobSummary = (BackfillSummary | SyncSummary | ReconcileSummary
   messages?: MessagePassSummary;
   /** The users pass that followed, when users are mirrored. */
   users?: UsersPassSummary;
+  /** The files job that followed, when files are archived. */
+  files?: FilesSummary;
+  /** Why the files job stopped (e.g. FILES_DISK_FULL): it never fails the job itself. */
+  filesError?: { code: string; message: string };
 };
 
-export function runMirrorJob(
+export async function runMirrorJob(
+  ctx: SyncContext,
+  kind: MirrorJobKind,
+  options: MirrorJobOptions,
+): Promise<MirrorJobSummary> {
+  const summary = await runLockedJob(ctx, kind, options);
+  const files = options.settings.files;
+  if (!options.settings.mirrorMessages || !files?.enabled) return summary;
+  // After the lock is released: downloads may take long and must not hold up the next sync.
+  try {
+    return { ...summary, files: await runFilesJob(ctx, files, options.filesJob) };
+  } catch (error) {
+    if (ctx.signal?.aborted) throw error;
+    const code = error instanceof MirrorError ? error.code : "UNEXPECTED";
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.logger.error({ code, err: message }, "files job stopped; the mirror itself is up to date");
+    return { ...summary, filesError: { code, message } };
+  }
+}
+
+function runLockedJob(
   ctx: SyncContext,
   kind: MirrorJobKind,
   options: MirrorJobOptions,

@@ -62,12 +62,15 @@ export interface RunOutcome extends RunSummary {
   errorCode?: string;
 }
 
-export function clock(ctx: SyncContext): number {
+/** What a recorded run needs: a job that never calls TalkJS (the files job) has no client. */
+export type RunContext = Omit<SyncContext, "client">;
+
+export function clock(ctx: RunContext): number {
   return (ctx.now ?? Date.now)();
 }
 
 /** Adds committed work to the run's counters and reports progress (onProgress gets a copy). */
-export function addProgress(ctx: SyncContext, progress: RunProgress, delta: Partial<RunCounts>): void {
+export function addProgress(ctx: RunContext, progress: RunProgress, delta: Partial<RunCounts>): void {
   addCounts(progress, delta);
   ctx.onProgress?.({ ...progress });
 }
@@ -88,7 +91,7 @@ export function addPage(
  * is also recorded on the stream's sync_state. The error is rethrown unchanged.
  */
 export async function recordedRun(
-  ctx: SyncContext,
+  ctx: RunContext,
   kind: RunKind,
   body: (progress: RunProgress) => Promise<void>,
 ): Promise<RunSummary> {
@@ -100,7 +103,7 @@ export async function recordedRun(
 }
 
 async function finishRecordedRun(
-  ctx: SyncContext,
+  ctx: RunContext,
   progress: RunProgress,
   body: (progress: RunProgress) => Promise<void>,
 ): Promise<RunSummary> {

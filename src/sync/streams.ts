@@ -19,6 +19,10 @@ export const MESSAGES_STREAM = "messages";
 export const MESSAGE_PAGE_PROOF_STREAM = "message-page-proof";
 /** The users mirror: the cursor of an interrupted listing (last id committed); watermark = start of the last complete listing. */
 export const USERS_STREAM = "users";
+/** The files job: last success / last error (per-file progress is message_files). */
+export const FILES_STREAM = "files";
+/** The files job's one-time scan of messages mirrored before files were archived: cursor, then done. */
+export const FILES_HISTORY_STREAM = "files_history";
 
 export const STREAMS = [
   BACKFILL_STREAM,

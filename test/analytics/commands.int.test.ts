@@ -160,6 +160,13 @@ describe("demo", () => {
       expect(verified?.[2]).toBe("2");
       expect(Number(verified?.[3]?.replaceAll(",", ""))).toBeGreaterThan(1_000);
       expect(text).toMatch(/^ {2}messages {3}[\d]+ messages in \d+ pages/m);
+      // Every attachment archived beside the database and checked against the simulator's bytes.
+      const files =
+        /^Files verified: ([\d,]+) attachments archived as ([\d,]+) files .* in (\S+), each checked by its sha256$/m.exec(
+          text,
+        );
+      expect(Number(files?.[1]?.replaceAll(",", ""))).toBeGreaterThan(20);
+      expect(files?.[3]).toBe(path.join(dir, "demo-files"));
       expect(text).toMatch(/^backfill {3}400 conversations/m);
       expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
       // `verify` over the same mirror: all 408 rows (fewer than its sample of 500), messages included.
