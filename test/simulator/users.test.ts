@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { Simulator } from "../../src/simulator/types.ts";
-import type { User } from "../../src/talkjs/types.ts";
+import type { Message, User } from "../../src/talkjs/types.ts";
 import { call } from "./helpers.ts";
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -40,13 +40,23 @@ describe("simulator users", () => {
   it("leaves every seeded conversation and message exactly as before users existed", async () => {
     // Fingerprint of seed 42 / 600 conversations taken before the users generator was added: user
     // generation has its own random stream, so the app (and the README's demo figures) is unchanged.
+    // File references are left out on purpose: the files issue made the simulator serve them
+    // (its own URLs, small sizes); whether a message has one is still part of the fingerprint.
+    const withoutFileDetails = (m: Message | null) =>
+      m === null
+        ? null
+        : {
+            ...m,
+            attachment: m.attachment === null ? null : "file",
+            content: m.content?.map((b) => (b.type === "file" ? "file" : b)),
+          };
     const s = await sim(600);
     const h = createHash("sha256");
     for (const c of s.allConversations()) {
-      h.update(JSON.stringify(c));
-      h.update(JSON.stringify(s.messages(c.id)));
+      h.update(JSON.stringify({ ...c, lastMessage: withoutFileDetails(c.lastMessage) }));
+      h.update(JSON.stringify(s.messages(c.id).map(withoutFileDetails)));
     }
-    expect(h.digest("hex")).toBe("ff04811d261a3af6a03d9999dabeb372bf337a4719b4cb057490b85550ec5104");
+    expect(h.digest("hex")).toBe("562f74a3e49d0b519333a7f7ce9ef50031f124b2f2bab72fbf540b45a8ff238c");
   });
 
   it("generates a user for every participant and sender, with realistic and nasty fields", async () => {

@@ -109,7 +109,7 @@ describe.each(PROVIDERS)("run history on %s", (provider) => {
       },
     );
     try {
-      // The first job is a backfill (the old backfill row has no watermark); pruning follows it.
+      // The first job is a backfill (the old backfill row has no watermark); pruning runs beside it.
       const deadline = Date.now() + 30_000;
       while (!lines.some((l) => l.includes("pruned old sync_runs rows"))) {
         if (Date.now() > deadline) throw new Error(`no pruning logged: ${lines.join("")}`);
@@ -119,7 +119,9 @@ describe.each(PROVIDERS)("run history on %s", (provider) => {
       expect(ids).not.toContain(oldSync);
       expect(ids).not.toContain(oldBackfill); // the worker's backfill is now the latest of its kind
       expect(ids).toContain(latestSync); // old, but still the latest sync
-      expect(ids.length).toBeGreaterThanOrEqual(3); // and this backfill and its message pass
+      // And the worker's own backfill (pruning may run while it is still going: it is hourly and
+      // starts with the worker, so its message pass may not exist yet).
+      expect(ids.filter((id) => id > latestSync && id !== oldBackfill).length).toBeGreaterThanOrEqual(1);
     } finally {
       await worker.stop();
       await sim.close();
