@@ -8,7 +8,7 @@
 // usage: tsx bench/sync.ts [--conversations 100000] [--reps 3] [--databases sqlite,postgresql]
 //          [--latency-ms 20] [--latency-conversations 10000] [--naive-limit 3000]
 //          [--message-conversations 10000] [--parallel-conversations 10000] [--large 0] [--quick] [--smoke]
-//          [--budget-conversations 3000]
+//          [--budget-conversations 3000] [--budget-ceilings 50,8]
 //          [--only core,messages,parallel,large,latency,budget]   (default: all; large needs --large N)
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // scratch databases are created and dropped.

@@ -54,6 +54,7 @@ export function parseBenchArgs(args: string[] = process.argv.slice(2)): BenchCon
       "message-conversations": { type: "string" },
       "parallel-conversations": { type: "string" },
       "budget-conversations": { type: "string" },
+      "budget-ceilings": { type: "string" },
       large: { type: "string", default: "0" },
       only: { type: "string" },
       quick: { type: "boolean", default: false },
@@ -87,7 +88,7 @@ export function parseBenchArgs(args: string[] = process.argv.slice(2)): BenchCon
     // smoke run keeps the shape (burst, then the limit) at a size that takes seconds.
     budgetConversations: num(flags["budget-conversations"], smoke ? 150 : quick ? 1_000 : 3_000),
     budgetLimit: smoke ? { perSecond: 60, burst: 30 } : { perSecond: 9, burst: 600 },
-    budgetCeilings: smoke ? [200] : [50, 8],
+    budgetCeilings: (flags["budget-ceilings"] ?? (smoke ? "200" : "50,8")).split(",").map(Number),
     only: only as Set<SectionName>,
   };
 }

@@ -3,6 +3,7 @@
 // floor = (requests the design needs − burst) ÷ limit, with the client's ceiling above the limit
 // (the governor must find it) and at the default 8/s (8/9 caps it at 0.89). Requests the design
 // needs = those answered (429s are the cost of finding the limit, not of the design).
+import { TALKJS_CLIENT_DEFAULTS } from "../../src/talkjs/config.ts";
 import { freshDb } from "../lib/db.ts";
 import { startSim, task } from "../lib/processes.ts";
 import { fmt, ok } from "../lib/results.ts";
@@ -25,7 +26,8 @@ export const budget: Section = async ({ config, results: { row } }) => {
         op: "backfill+messages",
         simUrl: sim.url,
         dbUrl: db.url,
-        rateLimit: { perSecond: ceiling, burst: 20 },
+        // The client's default burst (TalkJS's reported 600): an app left alone has it to spend.
+        rateLimit: { perSecond: ceiling, burst: TALKJS_CLIENT_DEFAULTS.rateLimit.burst },
         maxConcurrency: 8,
         concurrency: 4,
         messageConcurrency: 8,
