@@ -107,6 +107,8 @@ describe.each(PROVIDERS)("commands on %s", (provider) => {
         await store.close();
       }
     },
+    // Three child processes (killed run, resume, full pass for comparison): slow on a loaded box.
+    120_000,
   );
 
   it.skipIf(skip)("sync, reconcile and status print results, and --json for scripts", async () => {
