@@ -30,6 +30,7 @@ export class ConversationStore {
     return batchUpsert(this.#db, CONVERSATIONS, appId, conversations, {
       seenAt,
       runId: opts.runId,
+      countInRun: opts.countInRun,
       afterWrite: (tx, written) => replaceParticipants(tx, appId, written),
       ...(checkpoint
         ? {

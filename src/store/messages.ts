@@ -13,6 +13,7 @@ import {
   notePendingDelete,
 } from "./sql/messages.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import { addTotals } from "./sql/totals.ts";
 import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
@@ -23,8 +24,15 @@ export class MessageStore {
   }
 
   /** Upserts one page of messages in one transaction; returns what changed. */
-  upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    return batchUpsert(this.#db, MESSAGES, appId, messages, { seenAt: opts.seenAt });
+  upsert(
+    appId: string,
+    messages: Message[],
+    opts: { seenAt: Date; countInRun?: { runId: number; pages: number } },
+  ): Promise<UpsertCounts> {
+    return batchUpsert(this.#db, MESSAGES, appId, messages, {
+      seenAt: opts.seenAt,
+      countInRun: opts.countInRun,
+    });
   }
 
   /**
@@ -101,7 +109,11 @@ export class MessageStore {
 
   /** Marks deleted what run `runId` proved; returns how many. */
   markPending(appId: string, runId: number, at: Date): Promise<number> {
-    return this.#db.client.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
+    return this.#db.client.$transaction(async (tx) => {
+      const marked = await tx.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
+      if (marked > 0) await tx.$executeRaw(addTotals(this.#db.pg, appId, "messages", -marked, marked));
+      return marked;
+    });
   }
 
   /** Sets deleted_at on live messages among `ids`; returns how many changed. */

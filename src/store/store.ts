@@ -8,6 +8,7 @@ import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
 import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { RunStore } from "./runs.ts";
+import { TotalsStore } from "./totals.ts";
 import type { Store } from "./types.ts";
 
 export type { OpenStoreConfig } from "./open.ts";
@@ -21,6 +22,7 @@ function storeOver(db: Db): Store {
   const conversations = new ConversationStore(db);
   const runs = new RunStore(db);
   const locks = new RunLocks(db);
+  const totals = new TotalsStore(db);
   return {
     provider: db.provider,
     messages: new MessageStore(db),
@@ -32,6 +34,8 @@ function storeOver(db: Db): Store {
     countUnseenLive: (appId, runId) => conversations.countUnseenLive(appId, runId),
     markDeleted: (appId, ids, at) => conversations.markDeleted(appId, ids, at),
     stats: (appId) => conversations.stats(appId),
+    ensureTotals: (appId) => totals.ensure(appId),
+    readTotals: (appId) => totals.read(appId),
     analyzeConversations: () => conversations.analyze(),
     getSyncState: (appId, stream) => runs.getSyncState(appId, stream),
     saveSyncState: (appId, stream, state) => runs.saveSyncState(appId, stream, state),

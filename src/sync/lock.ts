@@ -25,6 +25,8 @@ export async function withRunLock<T>(
     // process died (kill -9, crash) so status shows them as abandoned, not running forever.
     const abandoned = await ctx.store.closeAbandonedRuns(ctx.appId);
     if (abandoned > 0) ctx.logger.warn({ abandoned }, "earlier runs had stopped without finishing");
+    // Counted once per app (a new mirror, or an upgrade), while no other writer of this app can run.
+    await ctx.store.ensureTotals(ctx.appId);
     return await body();
   } finally {
     await lock.release().catch((error: unknown) => {

@@ -222,7 +222,10 @@ async function mirrorConversationMessages(
         `TalkJS answered messages of conversation "${foreign.conversationId}" when asked for "${id}"; nothing of that page was written`,
       );
     }
-    const counts = await store.messages.upsert(appId, page, { seenAt: new Date(clock(ctx)) });
+    const counts = await store.messages.upsert(appId, page, {
+      seenAt: new Date(clock(ctx)),
+      countInRun: { runId: opts.runId, pages: 1 },
+    });
     onPage(page.length, counts);
     for (const m of page) {
       seen?.add(m.id);

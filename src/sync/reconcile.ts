@@ -39,6 +39,7 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         runId,
+        countInRun: { runId, pages: page.pages },
       });
       addPage(ctx, progress, page, counts);
     });

@@ -13,7 +13,6 @@ import { type OpenedMirror, openMirror } from "../mirror.ts";
 import { hasCompletedBackfill } from "../sync/backfill.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
 import { pruneRunHistory } from "../sync/retention.ts";
-import { readStatus } from "../sync/status.ts";
 import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { type JobKind, JobRunner } from "./jobs.ts";
@@ -52,7 +51,15 @@ export async function startWorker(
   const startedAt = Date.now();
   const consecutiveFailures: Record<JobKind, number> = { backfill: 0, sync: 0, reconcile: 0 };
 
-  const metrics = createMetrics({ httpStats: () => client.stats, status: () => readStatus(store, appId) });
+  const metrics = createMetrics({
+    httpStats: () => client.stats,
+    totals: () => store.readTotals(appId),
+    onScrapeError: (error) =>
+      logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        "metrics scrape could not read the database",
+      ),
+  });
   ctx.onRunFinished = (outcome) => metrics.observeRun(outcome);
 
   // Run retention after a job, at most once an hour (the first job prunes at once).
