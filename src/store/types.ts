@@ -120,6 +120,11 @@ export interface RunLockInfo extends RunLockHolder {
 export interface RunLock {
   readonly appId: string;
   readonly holder: RunLockHolder;
+  /**
+   * Aborted (reason: a LOCK_LOST MirrorError) when the lock is lost while held — PostgreSQL: the
+   * lock's session died, so another process may take the lock and write at the same time.
+   */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 

@@ -45,7 +45,7 @@ export function runMirrorJob(
   options: MirrorJobOptions,
 ): Promise<MirrorJobSummary> {
   const { settings } = options;
-  return withRunLock(ctx, kind, async () => {
+  return withRunLock(ctx, kind, async (ctx) => {
     const summary: BackfillSummary | SyncSummary | ReconcileSummary =
       kind === "backfill"
         ? await runBackfill(ctx, {

@@ -4,10 +4,10 @@ import os from "node:os";
 import { MirrorError } from "../errors.ts";
 import type { RunKind, SyncContext } from "./run.ts";
 
-export async function withRunLock<T>(
-  ctx: Pick<SyncContext, "store" | "appId" | "logger">,
+export async function withRunLock<C extends Pick<SyncContext, "store" | "appId" | "logger" | "signal">, T>(
+  ctx: C,
   kind: RunKind,
-  body: () => Promise<T>,
+  body: (locked: C) => Promise<T>,
 ): Promise<T> {
   const lock = await ctx.store.acquireRunLock(ctx.appId, { kind, pid: process.pid, host: os.hostname() });
   if (!lock) {
@@ -27,7 +27,18 @@ export async function withRunLock<T>(
     if (abandoned > 0) ctx.logger.warn({ abandoned }, "earlier runs had stopped without finishing");
     // Counted once per app (a new mirror, or an upgrade), while no other writer of this app can run.
     await ctx.store.ensureTotals(ctx.appId);
-    return await body();
+    // The body runs with a signal that also fires when the lock is lost: its HTTP stops, the run
+    // is recorded aborted, and the error says why.
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, lock.lost]) : lock.lost;
+    try {
+      return await body({ ...ctx, signal });
+    } catch (error) {
+      if (lock.lost.aborted) {
+        ctx.logger.error({ err: String(lock.lost.reason) }, `${kind} aborted: the run lock was lost`);
+        throw lock.lost.reason;
+      }
+      throw error;
+    }
   } finally {
     await lock.release().catch((error: unknown) => {
       ctx.logger.warn({ err: String(error) }, "could not release the run lock (it expires on its own)");

@@ -16,6 +16,8 @@ export interface WorkerMetrics {
   observeRun(outcome: RunOutcome): void;
   jobSkipped(kind: JobKind, reason: SkipReason | "locked"): void;
   setConsecutiveFailures(kind: JobKind, count: number): void;
+  /** A run stopped because its run lock was lost (another replica may have taken it). */
+  lockLost(kind: JobKind): void;
 }
 
 export interface MetricsSources {
@@ -65,6 +67,12 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     registers,
   });
   for (const kind of ["backfill", "sync", "reconcile"] as const) failures.set({ kind }, 0);
+  const lockLost = new Counter({
+    name: `${PREFIX}lock_lost_total`,
+    help: "Runs aborted because their run lock was lost (the PostgreSQL lock session died).",
+    labelNames: ["kind"],
+    registers,
+  });
 
   // The client counts cumulatively; counters advance by what changed since the last scrape.
   const seen = { retries: 0, rateLimited: 0, byStatus: {} as Record<string, number> };
@@ -179,6 +187,9 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     },
     setConsecutiveFailures(kind, count) {
       failures.set({ kind }, count);
+    },
+    lockLost(kind) {
+      lockLost.inc({ kind });
     },
   };
 }

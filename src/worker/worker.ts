@@ -95,6 +95,7 @@ export async function startWorker(
           return;
         }
         if (controller.signal.aborted) return; // stopped by shutdown; the run is recorded as aborted
+        if (error instanceof MirrorError && error.code === "LOCK_LOST") metrics.lockLost(kind);
         consecutiveFailures[kind] += 1;
         metrics.setConsecutiveFailures(kind, consecutiveFailures[kind]);
         logger.error(

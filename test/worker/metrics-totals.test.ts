@@ -33,6 +33,14 @@ describe("metrics from maintained totals", () => {
     expect(reads).toBe(1); // one read per scrape feeds every gauge
   });
 
+  it("counts runs aborted by a lost lock", async () => {
+    const metrics = createMetrics({ httpStats, totals: async () => null });
+    metrics.lockLost("sync");
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('talkjs_mirror_lock_lost_total{kind="sync"} 1');
+    expect(text).toContain("talkjs_mirror_database_up 1"); // no totals yet is not a database failure
+  });
+
   it("a scrape error is logged and database_up is 0", async () => {
     const errors: unknown[] = [];
     const metrics = createMetrics({
