@@ -24,6 +24,7 @@ class SimulatorImpl implements Simulator {
   private readonly faults: FaultEngine;
   private hook: Hook = null;
   private requestCount = 0;
+  private readonly requestLogLimit: number;
   readonly server = createServer({ keepAlive: true }, (req, res) => {
     this.handle(req, res).catch((e: unknown) => {
       // only reachable if writing the answer itself failed; nothing sensible left to send
@@ -33,6 +34,7 @@ class SimulatorImpl implements Simulator {
 
   constructor(options: SimulatorOptions) {
     const seed = options.seed ?? 42;
+    this.requestLogLimit = Math.max(1, options.requestLogLimit ?? 100_000);
     this.app = {
       appId: options.appId ?? "demo",
       secretKey: options.secretKey ?? "sk_test_demo",
@@ -143,7 +145,12 @@ class SimulatorImpl implements Simulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const { path, query } = parseTarget(req.url ?? "/");
-    const log = (status: number) => this.requestLog.push({ method, path, query, status, at: Date.now() });
+    const log = (status: number) => {
+      // Dropping the oldest half at once keeps the cost amortised O(1) per request.
+      if (this.requestLog.length >= this.requestLogLimit)
+        this.requestLog.splice(0, Math.ceil(this.requestLogLimit / 2));
+      this.requestLog.push({ method, path, query, status, at: Date.now() });
+    };
 
     let body: string;
     try {
