@@ -40,6 +40,7 @@ class SimulatorImpl implements Simulator {
   private hook: Hook = null;
   private readonly now: () => number;
   private requestCount = 0;
+  private readonly requestLogLimit: number;
   readonly server = createServer({ keepAlive: true }, (req, res) => {
     this.handle(req, res).catch((e: unknown) => {
       // only reachable if writing the answer itself failed; nothing sensible left to send
@@ -53,6 +54,7 @@ class SimulatorImpl implements Simulator {
     this.now = now;
     const files = new FileCatalog(seed, now);
     files.ttlMs = options.fileUrlTtlMs ?? null;
+    this.requestLogLimit = Math.max(1, options.requestLogLimit ?? 100_000);
     this.app = {
       appId: options.appId ?? "demo",
       secretKey: options.secretKey ?? "sk_test_demo",
@@ -214,8 +216,12 @@ class SimulatorImpl implements Simulator {
     const method = (req.method ?? "GET").toUpperCase();
     const { path, query } = parseTarget(req.url ?? "/");
     let receivedAt = Date.now();
-    const log = (status: number) =>
+    const log = (status: number) => {
+      // Dropping the oldest half at once keeps the cost amortised O(1) per request.
+      if (this.requestLog.length >= this.requestLogLimit)
+        this.requestLog.splice(0, Math.ceil(this.requestLogLimit / 2));
       this.requestLog.push({ method, path, query, status, at: Date.now(), receivedAt });
+    };
 
     let body: string;
     try {

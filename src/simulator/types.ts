@@ -32,6 +32,11 @@ export interface SimulatorOptions {
   fileUrlTtlMs?: number | null;
   /** Fixed "now" source for generated data and new mutations; default Date.now. */
   now?: () => number;
+  /**
+   * Most request log entries kept (default 100,000): a long benchmark or soak must not grow the
+   * simulator's memory without bound. Past it the oldest half is dropped.
+   */
+  requestLogLimit?: number;
 }
 
 export type FaultKind =
@@ -184,6 +189,7 @@ export interface Simulator {
         ) => void)
       | null,
   ): void;
+  /** The most recent requests (at most `requestLogLimit`), oldest first. */
   readonly requestLog: RequestLogEntry[];
   /** Clears the request log and the throttle log. */
   clearRequestLog(): void;

@@ -5,7 +5,9 @@
 import { contentHash } from "./hash.ts";
 import type { Db, Tx } from "./open.ts";
 import { chunk, MAX_PARAMS } from "./sql/shared.ts";
+import { addRunCounts, addTotals, isTotalsTable } from "./sql/totals.ts";
 import {
+  deletedIds,
   existingIds,
   type MirrorTable,
   markDeleted,
@@ -27,6 +29,14 @@ export interface BatchUpsertOptions<T> {
   afterWrite?: (tx: Tx, written: T[]) => Promise<void>;
   /** In the transaction, last: what must commit with the page (the stream's checkpoint). */
   beforeCommit?: (tx: Tx) => Promise<void>;
+  /** The recorded run this page belongs to: its sync_runs counters advance in the page's transaction. */
+  countInRun?: RunPageCount | undefined;
+}
+
+/** The run a page is counted in, and how many API pages it merges. */
+export interface RunPageCount {
+  runId: number;
+  pages: number;
 }
 
 /** Generous: a page that waits behind a long one, or a slow disk, must not abort the sync. */
@@ -47,14 +57,24 @@ export async function batchUpsert<T>(
   }
   // Sorted: concurrent writers then lock rows in the same order (no deadlocks on PostgreSQL).
   const rows = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  if (rows.length === 0 && !opts.beforeCommit) return { inserted: 0, updated: 0, unchanged: 0 };
+  if (rows.length === 0 && !opts.beforeCommit && !opts.countInRun)
+    return { inserted: 0, updated: 0, unchanged: 0 };
   const { seenAt, runId } = opts;
   const { pg } = db;
 
   return db.client.$transaction(async (tx) => {
     const written = new Set<string>();
     const existing = new Set<string>();
+    const wasDeleted = new Set<string>();
     for (const part of chunk(rows, table.rowsPerStatement)) {
+      const found = await tx.$queryRaw<{ id: string }[]>(
+        deletedIds(
+          table,
+          appId,
+          part.map((r) => r.id),
+        ),
+      );
+      for (const r of found) wasDeleted.add(r.id);
       if (!pg) {
         // SQLite has one writer and the adapter runs one transaction at a time, so what exists
         // now still exists at the INSERT. (PostgreSQL reports inserts itself, see upsertRows.)
@@ -79,10 +99,27 @@ export async function batchUpsert<T>(
     if (opts.afterWrite) await opts.afterWrite(tx, changedItems);
     if (opts.beforeCommit) await opts.beforeCommit(tx);
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: unchanged.length };
+    let resurrected = 0;
     for (const r of rows) {
       if (!written.has(r.id)) continue;
       if (existing.has(r.id)) counts.updated++;
       else counts.inserted++;
+      if (wasDeleted.has(r.id)) resurrected++;
+    }
+    // The counters commit with the page: a run killed after it still shows it, and the totals
+    // /metrics reads never drift from the rows.
+    const name = tableName(table);
+    if (isTotalsTable(name) && counts.inserted + resurrected > 0) {
+      await tx.$executeRaw(addTotals(pg, appId, name, counts.inserted + resurrected, -resurrected));
+    }
+    if (opts.countInRun) {
+      await tx.$executeRaw(
+        addRunCounts(opts.countInRun.runId, {
+          ...counts,
+          pages: opts.countInRun.pages,
+          fetched: items.length,
+        }),
+      );
     }
     return counts;
   }, TRANSACTION);
@@ -97,8 +134,18 @@ export async function markDeletedRows<T>(
   at: Date,
 ): Promise<number> {
   let count = 0;
+  const name = tableName(table);
   for (const part of chunk(ids, MAX_PARAMS)) {
-    count += await db.client.$executeRaw(markDeleted(db.pg, table, appId, part, at));
+    count += await db.client.$transaction(async (tx) => {
+      const marked = await tx.$executeRaw(markDeleted(db.pg, table, appId, part, at));
+      if (marked > 0 && isTotalsTable(name))
+        await tx.$executeRaw(addTotals(db.pg, appId, name, -marked, marked));
+      return marked;
+    }, TRANSACTION);
   }
   return count;
+}
+
+function tableName<T>(table: MirrorTable<T>): string {
+  return table.table;
 }

@@ -16,6 +16,7 @@ import {
 } from "./sql/conversations.ts";
 import { saveCheckpoint } from "./sql/runs.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import { enqueueChangedConversations } from "./sql/work-queue.ts";
 import type { StoredConversation, StoreStats, UpsertCounts, UpsertOptions } from "./types.ts";
 
 export class ConversationStore {
@@ -33,7 +34,11 @@ export class ConversationStore {
     return batchUpsert(this.#db, CONVERSATIONS, appId, redactConversations(conversations, erased), {
       seenAt,
       runId: opts.runId,
-      afterWrite: (tx, written) => replaceParticipants(tx, appId, written),
+      countInRun: opts.countInRun,
+      afterWrite: async (tx, written) => {
+        await replaceParticipants(tx, appId, written);
+        await queueMessageWork(tx, this.#db.pg, appId, written, seenAt);
+      },
       ...(checkpoint
         ? {
             beforeCommit: async (tx: Tx) => {
@@ -118,4 +123,20 @@ async function replaceParticipants(tx: Tx, appId: string, written: Conversation[
   for (const part of chunk(rows, Math.floor(MAX_PARAMS / PARTICIPANT_COLUMNS))) {
     await tx.$executeRaw(insertParticipants(part));
   }
+}
+
+/**
+ * The message pass's work, queued in the page's transaction: written conversations with a
+ * lastMessage whose messages are behind it (the statement checks message_sync_state).
+ */
+async function queueMessageWork(
+  tx: Tx,
+  pg: boolean,
+  appId: string,
+  written: Conversation[],
+  at: Date,
+): Promise<void> {
+  const ids = written.filter((c) => c.lastMessage != null).map((c) => c.id);
+  for (const part of chunk(ids, MAX_PARAMS))
+    await tx.$executeRaw(enqueueChangedConversations(pg, appId, part, at));
 }

@@ -33,12 +33,21 @@ export function sqliteLockPath(databaseUrl: string, appId: string): string {
   return `${file}.${key}.lock`;
 }
 
+/** How often the PostgreSQL lock session is probed while held (a silent network loss shows up here). */
+const LOCK_PROBE_MS = 5_000;
+
 /** A held lock whose release runs once, however often it is called. */
-function heldLock(appId: string, holder: RunLockHolder, release: () => Promise<void>): RunLock {
+function heldLock(
+  appId: string,
+  holder: RunLockHolder,
+  release: () => Promise<void>,
+  lost: AbortSignal = new AbortController().signal,
+): RunLock {
   let released = false;
   return {
     appId,
     holder,
+    lost,
     async release() {
       if (released) return;
       released = true;
@@ -62,10 +71,15 @@ export class RunLocks {
       : await acquireSqliteLock(this.#db.client, this.#db.url, appId, holder);
     if (!lock) return null;
     this.#held.add(lock);
-    return heldLock(appId, holder, async () => {
-      this.#held.delete(lock);
-      await lock.release();
-    });
+    return heldLock(
+      appId,
+      holder,
+      async () => {
+        this.#held.delete(lock);
+        await lock.release();
+      },
+      lock.lost,
+    );
   }
 
   async describe(appId: string): Promise<RunLockInfo | null> {
@@ -108,7 +122,7 @@ async function acquirePostgresLock(
       `Cannot open the lock connection to PostgreSQL ${redactDatabaseUrl(url)}: ${(error as Error).message}`,
     );
   }
-  // A lock connection that dies (server restart) surfaces on the next query; never crash on it.
+  // A lock connection that dies must never crash the process (the lost signal reports it below).
   session.on("error", () => {});
   const key = advisoryKey(appId);
   const { rows } = await session.query<{ locked: boolean }>(TRY_ADVISORY_LOCK, [key]);
@@ -118,12 +132,38 @@ async function acquirePostgresLock(
   }
   const token = randomUUID();
   await recordHolder(client, appId, token, holder);
-  return heldLock(appId, holder, async () => {
-    await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
-    // Ending the session frees the advisory lock even if the unlock itself fails.
-    await session.query(ADVISORY_UNLOCK, [key]).catch(() => {});
-    await session.end().catch(() => {});
-  });
+  // The lock lives exactly as long as this session: if it dies (terminated, server restart,
+  // network), PostgreSQL has freed the lock and another process may take it — say so at once.
+  let releasing = false;
+  const lost = new AbortController();
+  const loseLock = (why: string) => {
+    if (releasing || lost.signal.aborted) return;
+    lost.abort(
+      new MirrorError(
+        "LOCK_LOST",
+        `the run lock's PostgreSQL session was lost (${why}); another run may start, so this one stops`,
+      ),
+    );
+  };
+  session.on("error", (error: Error) => loseLock(error.message));
+  session.on("end", () => loseLock("connection closed"));
+  const probe = setInterval(() => {
+    session.query("SELECT 1").catch((error: Error) => loseLock(error.message));
+  }, LOCK_PROBE_MS);
+  probe.unref();
+  return heldLock(
+    appId,
+    holder,
+    async () => {
+      releasing = true;
+      clearInterval(probe);
+      await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
+      // Ending the session frees the advisory lock even if the unlock itself fails.
+      await session.query(ADVISORY_UNLOCK, [key]).catch(() => {});
+      await session.end().catch(() => {});
+    },
+    lost.signal,
+  );
 }
 
 async function acquireSqliteLock(

@@ -16,6 +16,8 @@ import {
   requeueHistoriesSince,
 } from "./sql/messages.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import { addTotals } from "./sql/totals.ts";
+import { countWork, dequeueWork, queuedMessageWork, WORK_KINDS } from "./sql/work-queue.ts";
 import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
@@ -32,10 +34,15 @@ export class MessageStore {
    * messages are blanked on the way in (./privacy.ts). The files of new and changed messages are
    * registered in the same transaction, so none is ever missed.
    */
-  async upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
+  async upsert(
+    appId: string,
+    messages: Message[],
+    opts: { seenAt: Date; countInRun?: { runId: number; pages: number } },
+  ): Promise<UpsertCounts> {
     const erased = await erasedIds(this.#db, appId);
     return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), {
       seenAt: opts.seenAt,
+      countInRun: opts.countInRun,
       afterWrite: (tx, written) => this.#files.register(appId, written, opts.seenAt, tx),
     });
   }
@@ -59,6 +66,46 @@ export class MessageStore {
     }));
   }
 
+  /**
+   * The incremental pass's work, from the work queue only (an idle mirror reads nothing), keyset
+   * paged by conversation id. Queued conversations with nothing left to do (deleted, or caught up)
+   * are dequeued here and not returned.
+   */
+  async listQueuedWork(
+    appId: string,
+    opts: { limit: number; afterId?: string },
+  ): Promise<{ work: MessageWork[]; lastKey?: string }> {
+    const rows = await this.#db.client.$queryRaw<
+      { conversation_id: string; last_message_id: string | null; newest_message_at: unknown }[]
+    >(queuedMessageWork(appId, opts.limit, opts.afterId));
+    const stale = rows.filter((r) => r.last_message_id === null).map((r) => r.conversation_id);
+    if (stale.length > 0) await this.dequeue(appId, stale);
+    const work = rows
+      .filter((r) => r.last_message_id !== null)
+      .map((r) => ({
+        conversationId: r.conversation_id,
+        lastMessageId: r.last_message_id,
+        newestKnownAt: toDate(r.newest_message_at),
+      }));
+    const lastKey = rows.at(-1)?.conversation_id;
+    return lastKey === undefined ? { work } : { work, lastKey };
+  }
+
+  /** Removes conversations from the message work queue (done, or gone at TalkJS). */
+  async dequeue(appId: string, conversationIds: readonly string[]): Promise<void> {
+    for (const part of chunk(conversationIds, MAX_PARAMS)) {
+      await this.#db.client.$executeRaw(dequeueWork(appId, WORK_KINDS.messages, part));
+    }
+  }
+
+  /** Conversations queued for the message pass. */
+  async queued(appId: string): Promise<number> {
+    const [row] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      countWork(appId, WORK_KINDS.messages),
+    );
+    return toNumber(row?.n);
+  }
+
   /** Records that `conversationId`'s messages are mirrored up to its lastMessage `lastMessageId`. */
   async saveState(
     appId: string,
@@ -71,10 +118,14 @@ export class MessageStore {
       syncedAt: state.syncedAt,
       ...(state.deep ? { deepSyncedAt: state.syncedAt } : {}),
     };
-    await this.#db.client.messageSyncState.upsert({
-      where: { appId_conversationId: { appId, conversationId } },
-      create: { appId, conversationId, ...data },
-      update: data,
+    // The state and the dequeue commit together: a crash leaves the conversation queued, never lost.
+    await this.#db.client.$transaction(async (tx) => {
+      await tx.messageSyncState.upsert({
+        where: { appId_conversationId: { appId, conversationId } },
+        create: { appId, conversationId, ...data },
+        update: data,
+      });
+      await tx.$executeRaw(dequeueWork(appId, WORK_KINDS.messages, [conversationId]));
     });
   }
 
@@ -119,7 +170,11 @@ export class MessageStore {
 
   /** Marks deleted what run `runId` proved; returns how many. */
   markPending(appId: string, runId: number, at: Date): Promise<number> {
-    return this.#db.client.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
+    return this.#db.client.$transaction(async (tx) => {
+      const marked = await tx.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
+      if (marked > 0) await tx.$executeRaw(addTotals(this.#db.pg, appId, "messages", -marked, marked));
+      return marked;
+    });
   }
 
   /** Sets deleted_at on live messages among `ids`; returns how many changed. */

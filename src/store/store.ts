@@ -10,6 +10,7 @@ import { MessageStore } from "./messages.ts";
 import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { PrivacyStore } from "./privacy.ts";
 import { RunStore } from "./runs.ts";
+import { TotalsStore } from "./totals.ts";
 import type { Store } from "./types.ts";
 import { UserStore } from "./users.ts";
 
@@ -30,6 +31,7 @@ function storeOver(db: Db): Store {
   const runs = new RunStore(db);
   const locks = new RunLocks(db);
   const files = new FileStore(db);
+  const totals = new TotalsStore(db);
   return {
     provider: db.provider,
     messages: new MessageStore(db, files),
@@ -44,6 +46,8 @@ function storeOver(db: Db): Store {
     countUnseenLive: (appId, runId) => conversations.countUnseenLive(appId, runId),
     markDeleted: (appId, ids, at) => conversations.markDeleted(appId, ids, at),
     stats: (appId) => conversations.stats(appId),
+    ensureTotals: (appId) => totals.ensure(appId),
+    readTotals: (appId) => totals.read(appId),
     analyzeConversations: () => conversations.analyze(),
     getSyncState: (appId, stream) => runs.getSyncState(appId, stream),
     saveSyncState: (appId, stream, state) => runs.saveSyncState(appId, stream, state),

@@ -31,6 +31,8 @@ export interface UpsertOptions {
   runId?: number;
   /** Written in the SAME transaction as the page (and marked a success at seenAt). */
   checkpoint?: Checkpoint;
+  /** The recorded run this page is counted in: its sync_runs counters advance in the page's transaction. */
+  countInRun?: { runId: number; pages: number };
 }
 
 export interface SyncStateRow {
@@ -121,6 +123,11 @@ export interface RunLockInfo extends RunLockHolder {
 export interface RunLock {
   readonly appId: string;
   readonly holder: RunLockHolder;
+  /**
+   * Aborted (reason: a LOCK_LOST MirrorError) when the lock is lost while held — PostgreSQL: the
+   * lock's session died, so another process may take the lock and write at the same time.
+   */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -169,6 +176,15 @@ export interface StoredUser extends MirroredRow {
 export interface MessageStats {
   live: number;
   deleted: number;
+}
+
+/** An app's mirror size as maintained by the writes (mirror_totals), and its newest live activity. */
+export interface MirrorTotals {
+  conversationsLive: number;
+  conversationsDeleted: number;
+  messagesLive: number;
+  messagesDeleted: number;
+  newestActivityAt: Date | null;
 }
 
 export interface StoreStats {
@@ -222,6 +238,10 @@ export interface Store {
   /** Who holds the app's run lock, if anyone (for the "another run is active" message). */
   describeRunLock(appId: string): Promise<RunLockInfo | null>;
   stats(appId: string): Promise<StoreStats>;
+  /** Counts the app's totals once (no row yet); only while holding the app's run lock. */
+  ensureTotals(appId: string): Promise<void>;
+  /** The maintained totals (O(1), for /metrics); null until a run has counted them. */
+  readTotals(appId: string): Promise<MirrorTotals | null>;
   /**
    * PostgreSQL: refreshes the planner statistics of the conversation tables (a bulk load into
    * empty tables otherwise keeps plans made for empty tables). SQLite: nothing to do.

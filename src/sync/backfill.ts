@@ -92,6 +92,7 @@ export async function runBackfill(ctx: SyncContext, options: BackfillOptions): P
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         checkpoint: { stream: BACKFILL_STREAM, cursor: checkpointOf(i, page.cursor, false) },
+        countInRun: { runId: progress.runId, pages: page.pages },
       });
       (state[i] as BackfillWindow).pager = page.cursor;
       addPage(ctx, progress, page, counts);

@@ -65,6 +65,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions): Promise<S
         const page = mergePages(batch);
         const counts = await store.upsertConversations(appId, page.conversations, {
           seenAt: new Date(page.fetchedAt),
+          countInRun: { runId: progress.runId, pages: page.pages },
         });
         passes[pass] += page.conversations.length;
         addPage(ctx, progress, page, counts);

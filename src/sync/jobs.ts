@@ -97,18 +97,20 @@ function runLockedJob(
     settings.mirrorUsers === true && kind === "sync"
       ? { ...ctx, store: recordingUserIds(ctx.store, seenUsers) }
       : ctx;
-  return withRunLock(ctx, kind, async () => {
-    const summary = await conversationsAndMessages(passCtx, kind, options);
+  // The body gets a signal that also fires when the run lock is lost (./lock.ts).
+  return withRunLock(passCtx, kind, async (locked) => {
+    const summary = await conversationsAndMessages(locked, kind, options);
     if (settings.mirrorUsers !== true) return summary;
+    const usersCtx = { ...ctx, signal: locked.signal };
     const users =
       kind === "reconcile"
-        ? await runUsersReconcile(ctx, {
+        ? await runUsersReconcile(usersCtx, {
             maxDeleteShare: settings.maxDeleteShare,
             allowMassDelete: options.allowMassDelete === true,
           })
-        : kind === "backfill" || !(await hasListedUsers(ctx))
-          ? await runUsersListing(ctx)
-          : await runNewUsers(ctx, seenUsers);
+        : kind === "backfill" || !(await hasListedUsers(usersCtx))
+          ? await runUsersListing(usersCtx)
+          : await runNewUsers(usersCtx, seenUsers);
     return { ...summary, users };
   });
 }

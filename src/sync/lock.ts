@@ -4,11 +4,11 @@ import os from "node:os";
 import { MirrorError } from "../errors.ts";
 import type { RunKind, SyncContext } from "./run.ts";
 
-export async function withRunLock<T>(
-  ctx: Pick<SyncContext, "store" | "appId" | "logger">,
+export async function withRunLock<C extends Pick<SyncContext, "store" | "appId" | "logger" | "signal">, T>(
+  ctx: C,
   /** A run kind, or a maintenance command that must not interleave with runs. */
   kind: RunKind | "forget" | "purge",
-  body: () => Promise<T>,
+  body: (locked: C) => Promise<T>,
 ): Promise<T> {
   const lock = await ctx.store.acquireRunLock(ctx.appId, { kind, pid: process.pid, host: os.hostname() });
   if (!lock) {
@@ -26,7 +26,20 @@ export async function withRunLock<T>(
     // process died (kill -9, crash) so status shows them as abandoned, not running forever.
     const abandoned = await ctx.store.closeAbandonedRuns(ctx.appId);
     if (abandoned > 0) ctx.logger.warn({ abandoned }, "earlier runs had stopped without finishing");
-    return await body();
+    // Counted once per app (a new mirror, or an upgrade), while no other writer of this app can run.
+    await ctx.store.ensureTotals(ctx.appId);
+    // The body runs with a signal that also fires when the lock is lost: its HTTP stops, the run
+    // is recorded aborted, and the error says why.
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, lock.lost]) : lock.lost;
+    try {
+      return await body({ ...ctx, signal });
+    } catch (error) {
+      if (lock.lost.aborted) {
+        ctx.logger.error({ err: String(lock.lost.reason) }, `${kind} aborted: the run lock was lost`);
+        throw lock.lost.reason;
+      }
+      throw error;
+    }
   } finally {
     await lock.release().catch((error: unknown) => {
       ctx.logger.warn({ err: String(error) }, "could not release the run lock (it expires on its own)");

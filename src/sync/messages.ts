@@ -92,13 +92,26 @@ export async function runMessagePass(
     const proof = await PageProof.load(ctx);
     let afterId: string | undefined;
     for (;;) {
-      const batch = await ctx.store.messages.listWork(ctx.appId, {
-        changedOnly: !deep,
-        limit: WORK_BATCH,
-        ...(afterId !== undefined ? { afterId } : {}),
-      });
-      if (batch.length === 0) break;
-      afterId = batch.at(-1)?.conversationId;
+      // Incremental: only the work queue (filled when a conversation pass writes a changed
+      // lastMessage), so an idle pass reads nothing. Deep: every conversation with messages.
+      let batch: MessageWork[];
+      if (deep) {
+        batch = await ctx.store.messages.listWork(ctx.appId, {
+          changedOnly: false,
+          limit: WORK_BATCH,
+          ...(afterId !== undefined ? { afterId } : {}),
+        });
+        if (batch.length === 0) break;
+        afterId = batch.at(-1)?.conversationId;
+      } else {
+        const queued = await ctx.store.messages.listQueuedWork(ctx.appId, {
+          limit: WORK_BATCH,
+          ...(afterId !== undefined ? { afterId } : {}),
+        });
+        if (queued.lastKey === undefined) break;
+        afterId = queued.lastKey;
+        batch = queued.work;
+      }
       await mapLimited(batch, concurrency, async (work) => {
         let done: Awaited<ReturnType<typeof mirrorConversationMessages>>;
         try {
@@ -201,7 +214,10 @@ async function mirrorConversationMessages(
         ctx.signal,
       );
     } catch (error) {
-      if (error instanceof TalkJSApiError && error.status === 404) return "vanished";
+      if (error instanceof TalkJSApiError && error.status === 404) {
+        await store.messages.dequeue(appId, [id]); // gone at TalkJS: reconcile marks it
+        return "vanished";
+      }
       // The anchor message was deleted between two pages: TalkJS refuses an unknown startingAfter.
       // Start this conversation over once (already-mirrored rows cost no write).
       if (
@@ -233,7 +249,10 @@ async function mirrorConversationMessages(
         `TalkJS answered messages of conversation "${foreign.conversationId}" when asked for "${id}"; nothing of that page was written`,
       );
     }
-    const counts = await store.messages.upsert(appId, page, { seenAt: new Date(clock(ctx)) });
+    const counts = await store.messages.upsert(appId, page, {
+      seenAt: new Date(clock(ctx)),
+      countInRun: { runId: opts.runId, pages: 1 },
+    });
     onPage(page.length, counts);
     for (const m of page) {
       seen?.add(m.id);

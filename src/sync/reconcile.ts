@@ -39,6 +39,7 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
       const counts = await store.upsertConversations(appId, page.conversations, {
         seenAt: new Date(page.fetchedAt),
         runId,
+        countInRun: { runId, pages: page.pages },
       });
       addPage(ctx, progress, page, counts);
     });
@@ -56,8 +57,13 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
     // Refuse before confirming one by one: even if every candidate were confirmed, it would be too many.
     refuseUnless(sweep(candidates));
 
-    const confirmed: string[] = [];
-    const stillThere: Conversation[] = [];
+    // Memory stays O(page) whatever the number of candidates: a conversation still at TalkJS is
+    // written back at once (it is then seen by this run and no longer a candidate), and only the
+    // counts and a small sample are kept; what remains unseen afterwards is exactly the 404s.
+    let confirmed = 0;
+    let stillThere = 0;
+    let stillThereExample: string | undefined;
+    const sample: string[] = [];
     let afterId: string | undefined;
     for (;;) {
       const ids = await store.listUnseenLive(appId, runId, CANDIDATE_PAGE, afterId);
@@ -66,24 +72,40 @@ export async function runReconcile(ctx: SyncContext, options: ReconcileOptions):
       const found = await mapLimited(ids, options.confirmConcurrency ?? 4, (id) =>
         client.getConversation(id, ctx.signal),
       );
+      const present: Conversation[] = [];
       found.forEach((conversation, i) => {
-        if (conversation === null) confirmed.push(ids[i] as string);
-        else stillThere.push(conversation);
+        if (conversation !== null) present.push(conversation);
+        else {
+          confirmed += 1;
+          if (sample.length < 10) sample.push(ids[i] as string);
+        }
       });
+      if (present.length > 0) {
+        stillThere += present.length;
+        stillThereExample ??= present[0]?.id;
+        await store.upsertConversations(appId, present, { seenAt: new Date(clock(ctx)), runId });
+      }
     }
-    if (stillThere.length > 0) {
-      await store.upsertConversations(appId, stillThere, { seenAt: new Date(clock(ctx)), runId });
+    if (stillThere > 0) {
       throw new MirrorError(
         "LISTING_INCOMPLETE",
-        `${stillThere.length} conversation(s) missing from the full listing still exist at TalkJS ` +
-          `(e.g. "${stillThere[0]?.id}"): the listing cannot be trusted, so nothing was marked deleted`,
+        `${stillThere} conversation(s) missing from the full listing still exist at TalkJS ` +
+          `(e.g. "${stillThereExample}"): the listing cannot be trusted, so nothing was marked deleted`,
       );
     }
-    refuseUnless(sweep(confirmed.length));
-    progress.markedDeleted = await store.markDeleted(appId, confirmed, new Date(clock(ctx)));
+    refuseUnless(sweep(confirmed));
+    const at = new Date(clock(ctx));
+    for (;;) {
+      // Marked rows are no longer live, so each page starts from the top again.
+      const ids = await store.listUnseenLive(appId, runId, CANDIDATE_PAGE);
+      if (ids.length === 0) break;
+      const marked = await store.markDeleted(appId, ids, at);
+      if (marked === 0) break; // nothing changed: never loop on the same page
+      progress.markedDeleted += marked;
+    }
     if (progress.markedDeleted > 0) {
       ctx.logger.info(
-        { job: "reconcile", runId, markedDeleted: progress.markedDeleted, sample: confirmed.slice(0, 10) },
+        { job: "reconcile", runId, markedDeleted: progress.markedDeleted, sample },
         "conversations deleted at TalkJS marked deleted in the mirror",
       );
     }

@@ -111,8 +111,11 @@ async function finishRecordedRun(
   const log = ctx.logger;
   try {
     await body(progress);
-  } catch (error) {
+  } catch (thrown) {
     const aborted = ctx.signal?.aborted === true;
+    // A lost run lock aborts the run: record why, not the aborted request it surfaced as.
+    const reason: unknown = ctx.signal?.reason;
+    const error = aborted && reason instanceof MirrorError && reason.code === "LOCK_LOST" ? reason : thrown;
     const message = describe(error);
     try {
       await ctx.store.finishRun(runId, {

@@ -1,10 +1,11 @@
 // Prometheus metrics for the worker (prom-client, one registry per worker so tests can run
 // several in one process). Counters for what this process did; gauges read at scrape time from
-// the database, so every replica reports the same mirror totals and lag.
+// the database, so every replica reports the same mirror totals and lag — from the totals the
+// writes maintain (mirror_totals, one row) and one index seek, never a table count.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { RUN_COUNT_KEYS } from "../counts.ts";
+import type { MirrorTotals } from "../store/store.ts";
 import type { RunOutcome } from "../sync/run.ts";
-import type { MirrorStatus } from "../sync/status.ts";
 import type { ClientStats } from "../talkjs/http.ts";
 import type { JobKind, SkipReason } from "./jobs.ts";
 
@@ -15,13 +16,18 @@ export interface WorkerMetrics {
   observeRun(outcome: RunOutcome): void;
   jobSkipped(kind: JobKind, reason: SkipReason | "locked"): void;
   setConsecutiveFailures(kind: JobKind, count: number): void;
+  /** A run stopped because its run lock was lost (another replica may have taken it). */
+  lockLost(kind: JobKind): void;
 }
 
 export interface MetricsSources {
   /** The TalkJS client's cumulative request counters. */
   httpStats: () => ClientStats;
-  /** Mirror totals and lag, from the database (called on each scrape). */
-  status: () => Promise<MirrorStatus>;
+  /** Mirror totals and newest activity, from the database in O(1) (called on each scrape). */
+  totals: () => Promise<MirrorTotals | null>;
+  /** A scrape that could not read the database is logged here (the gauge says database_up 0). */
+  onScrapeError?: (error: unknown) => void;
+  now?: () => number;
 }
 
 export function createMetrics(sources: MetricsSources): WorkerMetrics {
@@ -61,6 +67,12 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     registers,
   });
   for (const kind of ["backfill", "sync", "reconcile"] as const) failures.set({ kind }, 0);
+  const lockLost = new Counter({
+    name: `${PREFIX}lock_lost_total`,
+    help: "Runs aborted because their run lock was lost (the PostgreSQL lock session died).",
+    labelNames: ["kind"],
+    registers,
+  });
 
   // The client counts cumulatively; counters advance by what changed since the last scrape.
   const seen = { retries: 0, rateLimited: 0, byStatus: {} as Record<string, number> };
@@ -118,12 +130,17 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     },
   });
 
-  // One status read per scrape feeds every database gauge.
-  let pending: Promise<MirrorStatus | null> | null = null;
-  const status = (): Promise<MirrorStatus | null> => {
+  // One totals read per scrape feeds every database gauge. A mirror not counted yet (no run since
+  // the upgrade) has no totals: its gauges are absent, the database is still up.
+  let pending: Promise<{ totals: MirrorTotals | null } | null> | null = null;
+  const status = (): Promise<{ totals: MirrorTotals | null } | null> => {
     pending ??= sources
-      .status()
-      .catch(() => null)
+      .totals()
+      .then((totals) => ({ totals }))
+      .catch((error: unknown) => {
+        sources.onScrapeError?.(error);
+        return null;
+      })
       .finally(() => {
         setImmediate(() => {
           pending = null;
@@ -136,8 +153,8 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     help: "Now minus the newest last activity in the mirror (how far behind TalkJS the copy may be).",
     registers,
     async collect() {
-      const s = await status();
-      if (s?.lagMs != null) this.set(s.lagMs / 1000);
+      const newest = (await status())?.totals?.newestActivityAt;
+      if (newest) this.set(((sources.now ?? Date.now)() - newest.getTime()) / 1000);
     },
   });
   new Gauge({
@@ -146,10 +163,22 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     labelNames: ["state"],
     registers,
     async collect() {
-      const s = await status();
-      if (!s) return;
-      this.set({ state: "live" }, s.live);
-      this.set({ state: "deleted" }, s.deleted);
+      const t = (await status())?.totals;
+      if (!t) return;
+      this.set({ state: "live" }, t.conversationsLive);
+      this.set({ state: "deleted" }, t.conversationsDeleted);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}mirrored_messages`,
+    help: "Messages in the mirror: live, and deleted at TalkJS (kept with deleted_at).",
+    labelNames: ["state"],
+    registers,
+    async collect() {
+      const t = (await status())?.totals;
+      if (!t) return;
+      this.set({ state: "live" }, t.messagesLive);
+      this.set({ state: "deleted" }, t.messagesDeleted);
     },
   });
   new Gauge({
@@ -178,6 +207,9 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     },
     setConsecutiveFailures(kind, count) {
       failures.set({ kind }, count);
+    },
+    lockLost(kind) {
+      lockLost.inc({ kind });
     },
   };
 }

@@ -15,7 +15,6 @@ import { hasCompletedBackfill } from "../sync/backfill.ts";
 import { runFilesJob } from "../sync/files.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
 import { pruneRunHistory } from "../sync/retention.ts";
-import { readStatus } from "../sync/status.ts";
 import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { type JobKind, JobRunner, type SkipReason } from "./jobs.ts";
@@ -58,7 +57,15 @@ export async function startWorker(
   const files = config.sync.files;
   const mirrorSettings = { ...config.sync, files: undefined };
 
-  const metrics = createMetrics({ httpStats: () => client.stats, status: () => readStatus(store, appId) });
+  const metrics = createMetrics({
+    httpStats: () => client.stats,
+    totals: () => store.readTotals(appId),
+    onScrapeError: (error) =>
+      logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        "metrics scrape could not read the database",
+      ),
+  });
   ctx.onRunFinished = (outcome) => metrics.observeRun(outcome);
 
   // Run retention after a job, at most once an hour (the first job prunes at once).
@@ -98,6 +105,7 @@ export async function startWorker(
           return;
         }
         if (controller.signal.aborted) return; // stopped by shutdown; the run is recorded as aborted
+        if (error instanceof MirrorError && error.code === "LOCK_LOST") metrics.lockLost(kind);
         consecutiveFailures[kind] += 1;
         metrics.setConsecutiveFailures(kind, consecutiveFailures[kind]);
         logger.error(

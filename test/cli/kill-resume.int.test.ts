@@ -105,6 +105,17 @@ describe.each(PROVIDERS)("kill -9 and rerun at once on %s", (provider) => {
     const g = group("exec node --import tsx src/cli.ts backfill --restart --quiet");
     await until("a few committed pages", () => listingRequests(sim) >= 6);
     process.kill(-(g.pid as number), "SIGKILL");
+    await new Promise((r) => g.on("close", r));
+    // The killed run's row shows what it committed: its counters advance with each page.
+    const store = await openStore({ url: db.url });
+    try {
+      const [run] = await store.lastRuns(sim.appId, 1);
+      expect(run?.status).toBe("running");
+      expect(run?.inserted).toBe((await store.stats(sim.appId)).live);
+      expect(run?.inserted).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
     await resumesAtOnce();
   });
 

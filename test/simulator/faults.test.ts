@@ -123,6 +123,22 @@ describe("faults", () => {
     expect(real.body.data).toHaveLength(3);
   });
 
+  it("the request log is bounded: past requestLogLimit the oldest entries go", async () => {
+    const small = await startSimulator({ conversations: 5, seed: 2, requestLogLimit: 10 });
+    try {
+      for (let i = 0; i < 25; i++) {
+        const r = await fetch(`${small.url}/v1/demo/conversations?limit=${i + 1}`, {
+          headers: { authorization: `Bearer ${small.secretKey}` },
+        });
+        await r.arrayBuffer();
+      }
+      expect(small.requestLog.length).toBeLessThanOrEqual(10);
+      expect(small.requestLog.at(-1)?.query.limit).toBe("25");
+    } finally {
+      await small.close();
+    }
+  });
+
   it("probability faults are deterministic by seed", async () => {
     const run = async () => {
       const s = await startSimulator({ conversations: 20, seed: 5 });

@@ -48,7 +48,7 @@ describe("simulator users", () => {
         : {
             ...m,
             attachment: m.attachment === null ? null : "file",
-            content: m.content?.map((b) => (b.type === "file" ? "file" : b)),
+            content: m.content?.map((b) => ((b as { type?: unknown }).type === "file" ? "file" : b)),
           };
     const s = await sim(600);
     const h = createHash("sha256");

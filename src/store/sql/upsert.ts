@@ -82,6 +82,12 @@ export function existingIds<T>(t: MirrorTable<T>, appId: string, ids: readonly s
   return sql`SELECT ${t.idSql} AS id FROM ${t.name} WHERE app_id = ${appId} AND ${t.idSql} IN (${join(ids)})`;
 }
 
+/** Which of `ids` are soft-deleted now (writing them resurrects them: the totals move). Primary key. */
+export function deletedIds<T>(t: MirrorTable<T>, appId: string, ids: readonly string[]): Sql {
+  return sql`SELECT ${t.idSql} AS id FROM ${t.name}
+    WHERE app_id = ${appId} AND ${t.idSql} IN (${join(ids)}) AND deleted_at IS NOT NULL`;
+}
+
 /**
  * One multi-row INSERT … ON CONFLICT DO UPDATE. The WHERE skips rows whose content_hash did not
  * change (no write, updated_at kept) unless the row was marked deleted (resurrection), and never
