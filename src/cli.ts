@@ -7,6 +7,7 @@ import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } f
 import { ConfigError, MirrorError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { databaseUrlSecrets } from "./store/database-url.ts";
+import { isDriverError, recognizeDatabaseError } from "./store/db-errors.ts";
 import { VERSION } from "./version.ts";
 
 // Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
@@ -44,6 +45,8 @@ over the config file. The TalkJS secret key is only read from TALKJS_SECRET_KEY 
 
 /** Secrets seen while parsing settings (a config file may hold them): scrubbed from the error line. */
 const knownSecrets: (string | undefined)[] = [];
+/** LOG_LEVEL is debug or trace: the one-line error is followed by its raw detail. */
+let debugRequested = false;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -90,6 +93,7 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
   const file = configPath ? readConfigFile(configPath) : {};
   const settings = layerSettings(file, inv.env, flags);
   knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
+  debugRequested = ["debug", "trace"].includes(settings.LOG_LEVEL ?? "");
   return { values, settings };
 }
 
@@ -350,9 +354,16 @@ export async function main(
   try {
     await command({ args, env, out });
     return 0;
-  } catch (error) {
+  } catch (raw) {
+    // A database failure that reached here unmapped (Prisma's invocation text, a driver code)
+    // is said in one line with its code; its detail only at LOG_LEVEL=debug.
+    const error = (isDriverError(raw) ? recognizeDatabaseError(raw) : undefined) ?? raw;
     const secrets = [env.TALKJS_SECRET_KEY, ...databaseUrlSecrets(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
+    const detail = (error as { detail?: unknown }).detail;
+    if (debugRequested && typeof detail === "string" && detail !== "") {
+      console.error(`talkjs-mirror ${name}: detail: ${redactSecrets(detail, secrets)}`);
+    }
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
   }
 }

@@ -58,6 +58,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
   const talkjs = options.requireTalkJS ? readTalkJS(env) : undefined;
   const database = parseDatabaseUrl(readString(env, "DATABASE_URL") ?? DEFAULT_DATABASE_URL, {
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
+    busyTimeoutMs: readInteger(env, "SQLITE_BUSY_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
   });
   const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), ...database.secrets].filter(
     (s): s is string => !!s,

@@ -7,8 +7,7 @@
 //   whose lease expired, or left by a dead process on this same host (`kill -9`), is taken over.
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
-import { MirrorError } from "../errors.ts";
-import { redactDatabaseUrl } from "./database-url.ts";
+import { databaseError } from "./db-errors.ts";
 import type { Client, Db } from "./open.ts";
 import { ADVISORY_UNLOCK, TRY_ADVISORY_LOCK, takeSqliteLease } from "./sql/locks.ts";
 import type { RunLock, RunLockHolder, RunLockInfo } from "./types.ts";
@@ -103,10 +102,7 @@ async function acquirePostgresLock(
   try {
     await session.connect();
   } catch (error) {
-    throw new MirrorError(
-      "DB_OPEN_FAILED",
-      `Cannot open the lock connection to PostgreSQL ${redactDatabaseUrl(url)}: ${(error as Error).message}`,
-    );
+    throw databaseError(error, url);
   }
   // A lock connection that dies (server restart) surfaces on the next query; never crash on it.
   session.on("error", () => {});
