@@ -4,7 +4,7 @@
 // stderr and a non-zero exit (2: bad usage or configuration; 1: the run failed).
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
-import { ConfigError, MirrorError } from "./errors.ts";
+import { ConfigError, MirrorError, OutputClosed, StoppedOnRequest } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { databaseUrlSecrets } from "./store/database-url.ts";
 import { isDriverError, recognizeDatabaseError } from "./store/db-errors.ts";
@@ -97,14 +97,23 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
   return { values, settings };
 }
 
+/** 128 + the signal's number: what a shell shows for a process a signal stopped. */
+const SIGNAL_EXIT: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
+
 /** Aborts on the first SIGINT/SIGTERM (the page being written commits or rolls back whole); exits on the second. */
-function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+function abortOnSignals(): {
+  signal: AbortSignal;
+  received(): "SIGINT" | "SIGTERM" | undefined;
+  dispose(): void;
+} {
   const controller = new AbortController();
+  let received: "SIGINT" | "SIGTERM" | undefined;
   const onSignal = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
       process.stderr.write(`talkjs-mirror: second ${name}, exiting now\n`);
-      process.exit(130);
+      process.exit(SIGNAL_EXIT[name === "SIGTERM" ? "SIGTERM" : "SIGINT"]);
     }
+    received = name === "SIGTERM" ? "SIGTERM" : "SIGINT";
     process.stderr.write(`talkjs-mirror: ${name} received, stopping after the current page…\n`);
     controller.abort(new MirrorError("ABORTED", `stopped by ${name}`));
   };
@@ -112,6 +121,7 @@ function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
   process.on("SIGTERM", onSignal);
   return {
     signal: controller.signal,
+    received: () => received,
     dispose() {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
@@ -186,7 +196,12 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   const signals = abortOnSignals();
   const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
   const progress = values.quiet === true ? null : await startProgress(kind, mirror, inv.env);
-  if (progress) mirror.ctx.onProgress = progress.onProgress;
+  // Pages committed by this invocation's runs (the conversation pass, then the message pass).
+  const pagesByRun = new Map<number, number>();
+  mirror.ctx.onProgress = (p) => {
+    pagesByRun.set(p.runId, p.pages);
+    progress?.onProgress(p);
+  };
   try {
     const summary = await runMirrorJob(mirror.ctx, kind, {
       settings: config.sync,
@@ -196,6 +211,15 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     });
     const { formatRunSummary } = await import("./cli/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
+  } catch (error) {
+    const signal = signals.received();
+    if (!signal) throw error;
+    let pages = 0;
+    for (const n of pagesByRun.values()) pages += n;
+    throw new StoppedOnRequest(
+      signal,
+      `stopped on request (${signal}) after page ${pages}; run again to resume`,
+    );
   } finally {
     progress?.stop();
     signals.dispose();
@@ -355,6 +379,11 @@ export async function main(
     await command({ args, env, out });
     return 0;
   } catch (raw) {
+    if (raw instanceof OutputClosed) return 141; // 128 + SIGPIPE, quietly, as `yes | head` does
+    if (raw instanceof StoppedOnRequest) {
+      console.error(`talkjs-mirror ${name}: ${raw.message}`);
+      return SIGNAL_EXIT[raw.signal];
+    }
     // A database failure that reached here unmapped (Prisma's invocation text, a driver code)
     // is said in one line with its code; its detail only at LOG_LEVEL=debug.
     const error = (isDriverError(raw) ? recognizeDatabaseError(raw) : undefined) ?? raw;
