@@ -89,8 +89,12 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
     const value = values[flag];
     if (typeof value === "string") flags[setting] = value;
   }
-  const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
+  const file =
+    typeof values.config === "string"
+      ? readConfigFile(values.config, "--config")
+      : inv.env.TALKJS_MIRROR_CONFIG
+        ? readConfigFile(inv.env.TALKJS_MIRROR_CONFIG, "TALKJS_MIRROR_CONFIG")
+        : {};
   const settings = layerSettings(file, inv.env, flags);
   knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
   debugRequested = ["debug", "trace"].includes(settings.LOG_LEVEL ?? "");
@@ -151,6 +155,27 @@ at once unless --allow-mass-delete is given. --messages also re-reads every conv
 message history (catches edited and deleted old messages).`,
 } as const;
 
+/** Flags that set a setting: a bad value given as the flag is reported under the flag's name. */
+const FLAG_OF_SETTING: Record<string, string> = {
+  TALKJS_APP_ID: "app",
+  DATABASE_URL: "database-url",
+  LOG_LEVEL: "log-level",
+  BACKFILL_CONCURRENCY: "concurrency",
+  RECONCILE_MAX_DELETE_SHARE: "max-delete-share",
+};
+
+function namingFlags<T>(values: Parsed["values"], load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    const flag = error instanceof ConfigError ? FLAG_OF_SETTING[error.setting] : undefined;
+    if (error instanceof ConfigError && flag && values[flag] !== undefined) {
+      throw new ConfigError(`--${flag}`, `${error.reason.replace(/\.$/, "")} (sets ${error.setting}).`);
+    }
+    throw error;
+  }
+}
+
 /** backfill, sync, reconcile: lock, run, print the summary. */
 async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation): Promise<void> {
   const { values, settings } = parseCommand(inv, {
@@ -180,16 +205,18 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   if (kind !== "reconcile" && (values["allow-mass-delete"] || values["max-delete-share"] !== undefined)) {
     throw new ConfigError("--allow-mass-delete", "and --max-delete-share only apply to reconcile");
   }
-  const config = loadConfig(
-    layerSettings(
-      settings,
-      values["max-delete-share"] === undefined
-        ? {}
-        : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
-      values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
-      values.concurrency === undefined ? {} : { BACKFILL_CONCURRENCY: String(values.concurrency) },
+  const config = namingFlags(values, () =>
+    loadConfig(
+      layerSettings(
+        settings,
+        values["max-delete-share"] === undefined
+          ? {}
+          : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
+        values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
+        values.concurrency === undefined ? {} : { BACKFILL_CONCURRENCY: String(values.concurrency) },
+      ),
+      { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
     ),
-    { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
   );
   const { openMirror } = await import("./mirror.ts");
   const { runMirrorJob } = await import("./sync/jobs.ts");
