@@ -3,7 +3,7 @@
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db } from "./open.ts";
-import { MESSAGES, messageStats, messageWork } from "./sql/messages.ts";
+import { MESSAGES, messageStats, messageWork, messageWorkCounts } from "./sql/messages.ts";
 import { toDate, toNumber } from "./sql/shared.ts";
 import type { MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
@@ -96,5 +96,11 @@ export class MessageStore {
   async stats(appId: string): Promise<MessageStats> {
     const [row] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(messageStats(appId));
     return { live: toNumber(row?.live), deleted: toNumber(row?.deleted) };
+  }
+
+  /** Conversations with messages, and how many of them still have messages to fetch. */
+  async workCounts(appId: string): Promise<{ total: number; pending: number }> {
+    const [row] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(messageWorkCounts(appId));
+    return { total: toNumber(row?.total), pending: toNumber(row?.pending) };
   }
 }
