@@ -99,7 +99,7 @@ const RULES: Rule[] = [
   },
   {
     code: "DB_UNREACHABLE",
-    test: /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|Can't reach database server|connect timeout|timeout expired/i,
+    test: /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|Can't reach database server|connect timeout|timeout expired|not currently accepting connections|the database system is (?:starting up|shutting down)/i,
     message: "PostgreSQL is not reachable; check the host and port in DATABASE_URL and that the server is up",
   },
   {
