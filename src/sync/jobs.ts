@@ -1,12 +1,13 @@
 // A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
 // then (unless turned off) the message pass for the conversations that pass changed — one piece of
 // code, so the one-shot commands and the container behave the same.
-import { type BackfillSummary, runBackfill } from "./backfill.ts";
+import { zeroCounts } from "../counts.ts";
+import { type BackfillSummary, messagesPendingAfterPass, runBackfill } from "./backfill.ts";
 import { runSync, type SyncSummary } from "./incremental.ts";
 import { withRunLock } from "./lock.ts";
 import { type MessagePassSummary, runMessagePass } from "./messages.ts";
 import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
-import type { SyncContext } from "./run.ts";
+import { clock, type SyncContext } from "./run.ts";
 
 export type MirrorJobKind = "backfill" | "sync" | "reconcile";
 
@@ -44,6 +45,28 @@ export function runMirrorJob(
 ): Promise<MirrorJobSummary> {
   const { settings } = options;
   return withRunLock(ctx, kind, async () => {
+    if (kind === "backfill" && !options.restart && settings.mirrorMessages) {
+      const completedAt = await messagesPendingAfterPass(ctx);
+      if (completedAt) {
+        ctx.logger.info(
+          { conversationPassCompletedAt: completedAt.toISOString() },
+          "backfill resuming its message pass (the conversation pass had completed)",
+        );
+        const messages = await runMessagePass(ctx, { concurrency: settings.messageConcurrency });
+        const now = clock(ctx);
+        return {
+          kind: "backfill",
+          runId: messages.runId,
+          ...zeroCounts(),
+          startedAt: now,
+          durationMs: 0,
+          resumed: true,
+          windows: 0,
+          conversationPassCompletedAt: completedAt.toISOString(),
+          messages,
+        };
+      }
+    }
     const summary: BackfillSummary | SyncSummary | ReconcileSummary =
       kind === "backfill"
         ? await runBackfill(ctx, {
