@@ -25,13 +25,14 @@ Commands:
   report      Analytics: totals, per-day charts, top participants, custom fields, dormant, messages
               per day, top senders, response times, freshness.
   export      Write the mirror as NDJSON (optionally gzipped, optionally with messages) to a file or stdout.
+  verify      Check a random sample of the mirror against TalkJS (read-only); exit 1 if anything differs.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
   help        Show this help.
   version     Print the version.
 
-Options for backfill, sync, reconcile, status, report, export and migrate:
+Options for backfill, sync, reconcile, status, report, export, verify and migrate:
   --app ID              TalkJS app id (TALKJS_APP_ID)
   --database-url URL    file:PATH (SQLite) or postgresql://… (DATABASE_URL)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
@@ -152,7 +153,11 @@ some. Runs a backfill first if none has completed.`,
 Lists every conversation to refresh every row, then marks deleted the live rows that were absent
 from the complete listing AND answer 404 — never more than RECONCILE_MAX_DELETE_SHARE of the mirror
 at once unless --allow-mass-delete is given. --messages also re-reads every conversation's whole
-message history (catches edited and deleted old messages).`,
+message history (catches edited and deleted old messages): a message missing inside the range a
+re-read covered is marked deleted; one older than anything returned only after a deep re-read at
+least RECONCILE_CONFIRM_AFTER (default 1h) later again misses it; at most RECONCILE_MAX_DELETE_SHARE
+of the messages re-read per run (over it nothing is marked and the run fails) unless
+--allow-mass-delete.`,
 } as const;
 
 /** Flags that set a setting: a bad value given as the flag is reported under the flag's name. */
@@ -342,6 +347,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
       await store.close();
     }
   },
+  verify: (inv) => verifyCommand(inv),
   async migrate(inv) {
     const { values, settings } = parseCommand(inv, {});
     if (values.help) {
@@ -376,6 +382,77 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     await exportCommand(values, settings, inv.out);
   },
 };
+
+const VERIFY_HELP = `Usage: talkjs-mirror verify [--sample 500] [--messages] [--seed S] [--json] [common options]
+
+Fetches a uniform random sample of the mirrored conversations (live and deleted) from TalkJS and
+compares each with the stored copy: matching, newer at TalkJS (changed since the mirror's last
+pass, expected on a live app), differing (ids and field names, never message text) and still
+deleted, with the bound this gives ("with 95% confidence fewer than X% differ"). --messages also
+re-reads the sampled conversations' message histories. --seed draws the same sample again.
+Read-only: never creates or migrates the database; TALKJS_RATE_LIMIT_* apply. Exit 1 only when
+something differs.`;
+
+/** verify: read-only; opens an existing mirror without migrating it. */
+async function verifyCommand(inv: Invocation): Promise<void> {
+  const { values, settings } = parseCommand(inv, {
+    sample: { type: "string", default: "500" },
+    messages: { type: "boolean", default: false },
+    seed: { type: "string" },
+  });
+  if (values.help) return inv.out(VERIFY_HELP);
+  const sample = String(values.sample);
+  if (!/^\d+$/.test(sample) || Number(sample) < 1 || Number(sample) > 1_000_000) {
+    throw new ConfigError("--sample", `"${sample}" is not a whole number between 1 and 1000000.`);
+  }
+  const seedText =
+    values.seed === undefined ? String(Math.floor(Math.random() * 2 ** 31)) : String(values.seed);
+  if (!/^\d+$/.test(seedText) || Number(seedText) > 2 ** 32 - 1) {
+    throw new ConfigError("--seed", `"${seedText}" is not a whole number between 0 and 4294967295.`);
+  }
+  const config = loadConfig(settings, { requireTalkJS: true, isTTY: process.stderr.isTTY === true });
+  const talkjs = config.talkjs as NonNullable<AppConfig["talkjs"]>;
+  const { loggerFor } = await import("./mirror.ts");
+  const { openStoreForReading } = await import("./store/read-only.ts");
+  const { createTalkJSClient } = await import("./talkjs/client.ts");
+  const { runVerify } = await import("./sync/verify.ts");
+  const logger = loggerFor(config, 2);
+  // Like status/report/export: a missing or unmigrated database is an error (exit 2), never created.
+  const store = await openStoreForReading(config.database, {
+    onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+  });
+  const signals = abortOnSignals();
+  const client = createTalkJSClient({ ...talkjs, logger, signal: signals.signal });
+  try {
+    let summary: import("./sync/verify.ts").VerifySummary;
+    try {
+      summary = await runVerify(client, store, talkjs.appId, {
+        sample: Number(sample),
+        messages: values.messages === true,
+        seed: Number(seedText),
+        signal: signals.signal,
+      });
+    } catch (error) {
+      if (error instanceof MirrorError) throw error;
+      throw new MirrorError(
+        "NO_MIRROR",
+        `cannot read the mirror (is DATABASE_URL a talkjs-mirror database, migrated by a backfill?): ${(error as Error).message}`,
+      );
+    }
+    const { formatVerify } = await import("./cli/verify-format.ts");
+    inv.out(values.json ? JSON.stringify(summary) : formatVerify(summary));
+    if (summary.differing > 0) {
+      throw new MirrorError(
+        "VERIFY_DIFFERS",
+        `${summary.differing} of ${summary.checked} checked conversation(s) differ from TalkJS (seed ${summary.seed})`,
+      );
+    }
+  } finally {
+    signals.dispose();
+    await client.close().catch(() => {});
+    await store.close();
+  }
+}
 
 function databaseConfig(settings: Env): AppConfig {
   return loadConfig(settings, { requireTalkJS: false, isTTY: process.stderr.isTTY === true });

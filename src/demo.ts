@@ -1,12 +1,13 @@
 // `talkjs-mirror demo`: the main job on the embedded default. Starts the TalkJS simulator
 // in-process, backs it up into a fresh SQLite file, makes the app live for a moment (new
 // messages, new empty conversations, metadata edits, deletions), runs `sync` and `reconcile`,
-// verifies the mirror against the simulator row by row and prints the analytics report (the `report` command). It uses the
+// verifies the mirror against the simulator row by row (and a sample with `verify`) and prints the analytics report (the `report` command). It uses the
 // production code paths throughout: real HTTP on loopback, real migrations, a real SQLite file.
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { renderTable } from "./analytics/render.ts";
 import { buildReport } from "./analytics/report.ts";
+import { formatVerifyBound } from "./cli/verify-format.ts";
 import { loadConfig } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { openMirror } from "./mirror.ts";
@@ -19,6 +20,7 @@ import { liveMessageHashes } from "./store/sql/messages.ts";
 import type { Store } from "./store/store.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import type { RunSummary } from "./sync/run.ts";
+import { runVerify } from "./sync/verify.ts";
 import { count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
@@ -105,6 +107,23 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     out(
       `Mirror verified: ${count(stats.live)} live, ${count(stats.deleted)} deleted, ${count(messages.live)} messages, 0 differences`,
     );
+    // What `talkjs-mirror verify` does for a backup's owner: a sample checked against TalkJS itself.
+    const sampled = await runVerify(mirror.client, store, simulator.appId, {
+      sample: 500,
+      messages: true,
+      seed,
+    });
+    out(
+      `verify     ${count(sampled.checked)} of ${count(sampled.population)} conversations sampled against TalkJS: ` +
+        `${count(sampled.matching)} matching, ${count(sampled.newer)} newer, ${count(sampled.differing)} differing, ` +
+        `${count(sampled.stillDeleted)} still deleted; ${formatVerifyBound(sampled)}`,
+    );
+    if (sampled.differing > 0) {
+      throw new MirrorError(
+        "DEMO_VERIFY_FAILED",
+        `verify found ${sampled.differing} differing conversation(s), e.g. ${sampled.differences[0]?.id}`,
+      );
+    }
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
     out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));

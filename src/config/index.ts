@@ -11,6 +11,7 @@ import {
   type Env,
   readBoolean,
   readChoice,
+  readDuration,
   readHttpUrl,
   readInteger,
   readNumber,
@@ -33,6 +34,7 @@ export const SYNC_DEFAULTS = {
   mirrorMessages: true,
   messageConcurrency: 4,
   backfillConcurrency: 1,
+  confirmAfterMs: 3_600_000,
 } as const;
 
 /** TalkJS client settings without the credentials, validated. */
@@ -85,6 +87,10 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       backfillConcurrency: readInteger(env, "BACKFILL_CONCURRENCY", SYNC_DEFAULTS.backfillConcurrency, {
         min: 1,
         max: 64,
+      }),
+      confirmAfterMs: readDuration(env, "RECONCILE_CONFIRM_AFTER", SYNC_DEFAULTS.confirmAfterMs, {
+        min: 0,
+        max: 30 * 86_400_000,
       }),
     },
     log: {

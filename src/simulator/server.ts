@@ -172,7 +172,7 @@ class SimulatorImpl implements Simulator {
       } else {
         if (fault?.kind === "slow") await sleep(fault.delayMs);
         const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);
-        answer = applyFault(reply, fault);
+        answer = applyFault(reply, fault, query);
       }
     } catch (e) {
       const reply =

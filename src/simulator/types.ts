@@ -35,7 +35,8 @@ export type FaultKind =
   | { kind: "slow"; delayMs: number } // answer correctly, after a delay
   | { kind: "malformed-json" } // 200 with a body that is not JSON
   | { kind: "bad-shape"; body: unknown } // 200 with valid JSON of the wrong shape
-  | { kind: "truncate"; keep: number }; // 200 listing page with only the first `keep` items, then empty pages after it
+  | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
+  | { kind: "first-page-only" }; // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
 
 export interface FaultRule {
   fault: FaultKind;

@@ -3,9 +3,18 @@
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db } from "./open.ts";
-import { MESSAGES, messageStats, messageWork, messageWorkCounts } from "./sql/messages.ts";
-import { toDate, toNumber } from "./sql/shared.ts";
-import type { MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
+import {
+  clearMissing,
+  MESSAGES,
+  markPendingDeleted,
+  messageStats,
+  messageWork,
+  messageWorkCounts,
+  noteMissing,
+  notePendingDelete,
+} from "./sql/messages.ts";
+import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
   readonly #db: Db;
@@ -29,7 +38,7 @@ export class MessageStore {
     opts: { changedOnly: boolean; limit: number; afterId?: string },
   ): Promise<MessageWork[]> {
     const rows = await this.#db.client.$queryRaw<
-      { conversation_id: string; last_message_id: string; newest_message_at: unknown }[]
+      { conversation_id: string; last_message_id: string | null; newest_message_at: unknown }[]
     >(messageWork(appId, opts));
     return rows.map((r) => ({
       conversationId: r.conversation_id,
@@ -42,7 +51,7 @@ export class MessageStore {
   async saveState(
     appId: string,
     conversationId: string,
-    state: { lastMessageId: string; newestMessageAt: Date | null; syncedAt: Date; deep: boolean },
+    state: { lastMessageId: string | null; newestMessageAt: Date | null; syncedAt: Date; deep: boolean },
   ): Promise<void> {
     const data = {
       lastMessageId: state.lastMessageId,
@@ -64,6 +73,36 @@ export class MessageStore {
       select: { id: true },
     });
     return rows.map((r) => r.id);
+  }
+
+  /** The live messages mirrored for one conversation, with when a deep re-read last missed them. */
+  async liveRows(appId: string, conversationId: string): Promise<LiveMessageRow[]> {
+    return this.#db.client.message.findMany({
+      where: { appId, conversationId, deletedAt: null },
+      select: { id: true, createdAt: true, missingSince: true },
+    });
+  }
+
+  /** Records `at` as when these messages were first missed (kept if already recorded). */
+  async noteMissing(appId: string, ids: readonly string[], at: Date): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS))
+      await this.#db.client.$executeRaw(noteMissing(this.#db.pg, appId, part, at));
+  }
+
+  /** Forgets a recorded absence of messages a re-read returned again. */
+  async clearMissing(appId: string, ids: readonly string[]): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS)) await this.#db.client.$executeRaw(clearMissing(appId, part));
+  }
+
+  /** Holds proven deletions for run `runId`; marked (or not) by `markPending` at the run's end. */
+  async notePendingDelete(appId: string, ids: readonly string[], runId: number): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS))
+      await this.#db.client.$executeRaw(notePendingDelete(appId, part, runId));
+  }
+
+  /** Marks deleted what run `runId` proved; returns how many. */
+  markPending(appId: string, runId: number, at: Date): Promise<number> {
+    return this.#db.client.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
   }
 
   /** Sets deleted_at on live messages among `ids`; returns how many changed. */

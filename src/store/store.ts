@@ -42,6 +42,8 @@ function storeOver(db: Db): Store {
     startRun: (appId, kind, startedAt) => runs.startRun(appId, kind, startedAt),
     finishRun: (id, result) => runs.finishRun(id, result),
     lastRuns: (appId, limit) => runs.lastRuns(appId, limit),
+    lastRunOfKind: (appId, kind) => runs.lastRunOfKind(appId, kind),
+    pruneRuns: (appId, before) => runs.pruneRuns(appId, before),
     closeAbandonedRuns: (appId, at) => runs.closeAbandonedRuns(appId, at),
     acquireRunLock: (appId, holder) => locks.acquire(appId, holder),
     describeRunLock: (appId) => locks.describe(appId),

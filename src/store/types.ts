@@ -124,10 +124,18 @@ export interface RunLock {
 /** A conversation whose messages need fetching, with how far they are already mirrored. */
 export interface MessageWork {
   conversationId: string;
-  /** The conversation's current lastMessage id (what the state records once done). */
-  lastMessageId: string;
+  /** The conversation's current lastMessage id (what the state records once done); null when it has none left. */
+  lastMessageId: string | null;
   /** createdAt of the newest message mirrored for it; null when none is. */
   newestKnownAt: Date | null;
+}
+
+/** A live mirrored message as a deep re-read weighs it. */
+export interface LiveMessageRow {
+  id: string;
+  createdAt: Date;
+  /** When a deep re-read first did not return it (older than anything returned); null otherwise. */
+  missingSince: Date | null;
 }
 
 export interface StoredMessage extends MirroredRow {
@@ -177,6 +185,10 @@ export interface Store {
   startRun(appId: string, kind: string, startedAt?: Date): Promise<number>;
   finishRun(id: number, result: RunResult): Promise<void>;
   lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
+  /** The latest run of one kind (status reads each kind directly: other kinds' runs cannot hide it). */
+  lastRunOfKind(appId: string, kind: string): Promise<SyncRunRow | null>;
+  /** Retention: deletes finished runs started before `before`, never a kind's latest; returns how many. */
+  pruneRuns(appId: string, before: Date): Promise<number>;
   /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
   closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
   /**

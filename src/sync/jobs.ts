@@ -21,6 +21,8 @@ export interface SyncSettings {
   messageConcurrency: number;
   /** createdAt windows a backfill pass pages at once. */
   backfillConcurrency: number;
+  /** Deep message pass: an unproven absence becomes a deletion only after this long (default 1 h). */
+  confirmAfterMs?: number;
 }
 
 export interface MirrorJobOptions {
@@ -87,6 +89,11 @@ export function runMirrorJob(
     const messages = await runMessagePass(ctx, {
       deep: kind === "reconcile" && options.deepMessages === true,
       concurrency: settings.messageConcurrency,
+      deletions: {
+        maxDeleteShare: settings.maxDeleteShare,
+        allowMassDelete: options.allowMassDelete === true,
+        ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
+      },
     });
     return { ...summary, messages };
   });

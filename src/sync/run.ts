@@ -17,6 +17,7 @@ import {
 } from "./streams.ts";
 
 export type RunKind = "backfill" | "sync" | "reconcile" | "messages";
+export const RUN_KINDS: readonly RunKind[] = ["backfill", "sync", "reconcile", "messages"];
 
 /** The sync_state rows a failed run of each kind is noted on. */
 const ERROR_STREAMS: Record<RunKind, readonly string[]> = {

@@ -29,6 +29,7 @@ describe("loadConfig", () => {
       mirrorMessages: true,
       messageConcurrency: 4,
       backfillConcurrency: 1,
+      confirmAfterMs: 3_600_000,
     });
     expect(config.database.provider).toBe("sqlite");
     expect(config.log).toEqual({ level: "info", pretty: false });
@@ -49,6 +50,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads RECONCILE_CONFIRM_AFTER as milliseconds or with a unit", () => {
+    const confirmAfter = (v: string) =>
+      loadConfig({ RECONCILE_CONFIRM_AFTER: v }, { requireTalkJS: false }).sync.confirmAfterMs;
+    expect(confirmAfter("90000")).toBe(90_000);
+    expect(confirmAfter("90s")).toBe(90_000);
+    expect(confirmAfter("30m")).toBe(1_800_000);
+    expect(confirmAfter("2h")).toBe(7_200_000);
+    expect(confirmAfter("1d")).toBe(86_400_000);
+  });
+
   it("does not need TalkJS credentials for database-only commands", () => {
     expect(loadConfig({}, { requireTalkJS: false }).talkjs).toBeUndefined();
   });
@@ -60,6 +71,8 @@ describe("loadConfig", () => {
     ["DATABASE_POOL_SIZE", "ten", /DATABASE_POOL_SIZE: "ten" is not a whole number/],
     ["DATABASE_URL", "mysql://localhost/db", /DATABASE_URL/],
     ["SCHEMA_ENGINE_DEBUG", "loud", /SCHEMA_ENGINE_DEBUG: "loud" is not a boolean/],
+    ["RECONCILE_CONFIRM_AFTER", "soon", /RECONCILE_CONFIRM_AFTER: "soon" is not a duration.*1h/],
+    ["RECONCILE_CONFIRM_AFTER", "31d", /RECONCILE_CONFIRM_AFTER: "31d" is not a duration between 0 ms and/],
   ])("rejects %s=%s with a message naming it", (name, value, message) => {
     const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
     expect(error.setting).toBe(name);

@@ -100,6 +100,27 @@ describe("faults", () => {
     expect(await page(sim, { limit: 5, startingAfter: p2[2]?.id })).toHaveLength(5);
   });
 
+  it("first-page-only: a message listing's first page is served, every later page is empty", async () => {
+    const c = sim.allConversations()[0] as Conversation;
+    for (let i = 0; i < 7; i++) sim.addMessage(c.id, { senderId: "user_00001", text: `m${i}` });
+    const path = `conversations/${encodeURIComponent(c.id)}/messages`;
+    sim.addFault({ fault: { kind: "first-page-only" }, match: { method: "GET", pathRegex: /\/messages$/ } });
+    const first = await call<{ data: { id: string }[] }>(sim, `${path}?limit=3`);
+    expect(first.body.data).toHaveLength(3);
+    const second = await call<{ data: unknown[] }>(
+      sim,
+      `${path}?limit=3&startingAfter=${first.body.data[2]?.id}`,
+    );
+    expect(second.status).toBe(200);
+    expect(second.body.data).toEqual([]);
+    sim.clearFaults();
+    const real = await call<{ data: unknown[] }>(
+      sim,
+      `${path}?limit=3&startingAfter=${first.body.data[2]?.id}`,
+    );
+    expect(real.body.data).toHaveLength(3);
+  });
+
   it("probability faults are deterministic by seed", async () => {
     const run = async () => {
       const s = await startSimulator({ conversations: 20, seed: 5 });
