@@ -24,6 +24,8 @@ const OWN_SETTINGS = [
   "METRICS_PORT",
   "READY_MAX_STALENESS_MS",
   "SHUTDOWN_GRACE_MS",
+  "SYNC_RUNS_RETENTION_DAYS",
+  "RECONCILE_CONFIRM_AFTER",
 ] as const;
 
 /** Setting names a config file may hold: ours plus the TalkJS client's (TALKJS_OPTION_SETTINGS). */

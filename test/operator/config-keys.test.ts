@@ -52,13 +52,26 @@ describe("config file keys", () => {
     const sources = sourceFiles(path.resolve(import.meta.dirname, "../../src"))
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");
-    const read = [
-      ...sources.matchAll(
-        /(?:read(?:String|Integer|Number|Boolean|Choice|HttpUrl|Cron|Timezone)|requireString)\(\s*env,\s*"([A-Z0-9_]+)"/g,
-      ),
-    ].map((m) => m[1] as string);
+    const read = [...sources.matchAll(/\b(?:read\w*|require\w*)\(\s*env,\s*"([A-Z0-9_]+)"/g)].map(
+      (m) => m[1] as string,
+    );
     expect(read.length).toBeGreaterThan(10);
     expect(read.filter((name) => !knownSettings().has(name))).toEqual([]);
+  });
+
+  it("every setting in README's configuration table is a known config key", () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Development"));
+    const documented = table
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .flatMap((line) =>
+        [...(line.split("|")[1] ?? "").matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1] as string),
+      )
+      // The config file's own path cannot sensibly be set inside it.
+      .filter((name) => name !== "TALKJS_MIRROR_CONFIG");
+    expect(documented.length).toBeGreaterThan(10);
+    expect(documented.filter((name) => !knownSettings().has(name))).toEqual([]);
   });
 });
 
