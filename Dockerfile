@@ -37,6 +37,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild bette
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     DATABASE_URL=file:/data/talkjs-mirror.db \
+    FILES_DIR=/data/files \
     METRICS_PORT=9464
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -24,6 +24,8 @@ Commands:
   status      What is mirrored: counts, last runs, watermarks, lag.
   report      Analytics: totals, per-day charts, top participants, custom fields, dormant, messages
               per day, top senders, response times, freshness.
+  forget      Erase one user's personal data from the mirror, durably (--user ID --yes; --undo lifts it).
+  purge       Hard-delete rows deleted at TalkJS before an age (--deleted-before 90d --yes).
   export      Write the mirror as NDJSON (optionally gzipped, optionally with messages) to a file or stdout.
   verify      Check a random sample of the mirror against TalkJS (read-only); exit 1 if anything differs.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
@@ -376,6 +378,43 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const { values, settings } = parseCommand(inv, REPORT_OPTIONS);
     await reportCommand(values, settings, inv.out);
   },
+  async forget(inv) {
+    const { values, settings } = parseCommand(inv, {
+      user: { type: "string" },
+      yes: { type: "boolean", default: false },
+      undo: { type: "boolean", default: false },
+    });
+    if (values.help) return inv.out(FORGET_HELP);
+    const userId = values.user;
+    if (typeof userId !== "string" || userId === "")
+      throw new ConfigError("--user", "is required: the id of the user whose data to erase");
+    const { forgetUser } = await import("./sync/privacy.ts");
+    const { formatForget } = await import("./cli/privacy.ts");
+    await withMaintenance(settings, async (ctx) => {
+      const summary = await forgetUser(ctx, userId, {
+        apply: values.yes === true,
+        undo: values.undo === true,
+      });
+      inv.out(values.json ? JSON.stringify(summary) : formatForget(summary));
+    });
+  },
+  async purge(inv) {
+    const { values, settings } = parseCommand(inv, {
+      "deleted-before": { type: "string" },
+      yes: { type: "boolean", default: false },
+    });
+    if (values.help) return inv.out(PURGE_HELP);
+    const age = values["deleted-before"];
+    if (typeof age !== "string")
+      throw new ConfigError("--deleted-before", "is required, e.g. --deleted-before 90d");
+    const { parseAge, purgeDeleted } = await import("./sync/privacy.ts");
+    const before = new Date(Date.now() - parseAge("--deleted-before", age));
+    const { formatPurge } = await import("./cli/privacy.ts");
+    await withMaintenance(settings, async (ctx) => {
+      const summary = await purgeDeleted(ctx, before, { apply: values.yes === true });
+      inv.out(values.json ? JSON.stringify(summary) : formatPurge(summary));
+    });
+  },
   async export(inv) {
     const { EXPORT_OPTIONS, exportCommand } = await import("./analytics/commands.ts");
     const { values, settings } = parseCommand(inv, EXPORT_OPTIONS);
@@ -450,6 +489,46 @@ async function verifyCommand(inv: Invocation): Promise<void> {
   } finally {
     signals.dispose();
     await client.close().catch(() => {});
+    await store.close();
+  }
+}
+
+const FORGET_HELP = `Usage: talkjs-mirror forget --user ID [--yes] [--undo] [common options]
+
+Erases one user's personal data from the mirror: the users row's name, emails, phones and custom
+fields, the text and files of every message they sent (also as a conversation's last message) and
+error texts that contain them. Ids and timestamps stay, so counts still add up. The erasure is
+recorded (ids and time only) and every later sync or reconcile blanks the same fields on the way
+in. Without --yes it only prints what it would blank. --undo lifts the erasure.`;
+
+const PURGE_HELP = `Usage: talkjs-mirror purge --deleted-before 90d [--yes] [common options]
+
+Hard-deletes the rows marked deleted at TalkJS before that age: conversations (with their
+participants and messages), messages and users. The only command that removes rows. Without --yes
+it only prints the counts.`;
+
+/** forget, purge: the database only (no TalkJS call), migrated, under the app's run lock. */
+async function withMaintenance(
+  settings: Env,
+  body: (ctx: {
+    store: import("./store/store.ts").Store;
+    appId: string;
+    logger: import("pino").Logger;
+  }) => Promise<void>,
+): Promise<void> {
+  const config = databaseConfig(settings);
+  const appId = config.appId;
+  if (!appId)
+    throw new ConfigError("TALKJS_APP_ID", "is required: set it or pass --app to choose the mirror");
+  const { openStore } = await import("./store/store.ts");
+  const { migrateDatabase } = await import("./store/migrate.ts");
+  const { createLogger } = await import("./log.ts");
+  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
+  const store = await openStore(config.database);
+  const logger = createLogger({ level: config.log.level, secrets: config.secrets, destination: 2 });
+  try {
+    await body({ store, appId, logger });
+  } finally {
     await store.close();
   }
 }

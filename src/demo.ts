@@ -3,11 +3,13 @@
 // messages, new empty conversations, metadata edits, deletions), runs `sync` and `reconcile`,
 // verifies the mirror against the simulator row by row (and a sample with `verify`) and prints the analytics report (the `report` command). It uses the
 // production code paths throughout: real HTTP on loopback, real migrations, a real SQLite file.
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { renderTable } from "./analytics/render.ts";
 import { buildReport } from "./analytics/report.ts";
 import { formatVerifyBound } from "./cli/verify-format.ts";
+import { defaultFilesDir } from "./config/files.ts";
 import { loadConfig } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { openMirror } from "./mirror.ts";
@@ -16,12 +18,18 @@ import type { Simulator } from "./simulator/types.ts";
 import { parseDatabaseUrl } from "./store/database-url.ts";
 import { contentHash } from "./store/hash.ts";
 import { conversationHashes } from "./store/sql/conversations.ts";
+import { messageFilesOf } from "./store/sql/files.ts";
 import { liveMessageHashes } from "./store/sql/messages.ts";
+import { userHashes } from "./store/sql/users.ts";
 import type { Store } from "./store/store.ts";
+import { BlobDir } from "./sync/file-blobs.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
+import { withRunLock } from "./sync/lock.ts";
 import type { RunSummary } from "./sync/run.ts";
+import { runUsersReconcile } from "./sync/users.ts";
 import { runVerify } from "./sync/verify.ts";
-import { count, duration, perSecond } from "./units.ts";
+import { withoutPushTokens } from "./talkjs/client.ts";
+import { bytes, count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
 
@@ -52,6 +60,8 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   }
   for (const suffix of ["", "-wal", "-shm", "-journal"])
     rmSync(`${database.filePath}${suffix}`, { force: true });
+  const filesDir = defaultFilesDir(database) as string;
+  rmSync(filesDir, { recursive: true, force: true });
 
   const started = Date.now();
   const simulator = await startSimulator({ conversations, seed });
@@ -66,6 +76,8 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
       TALKJS_RATE_LIMIT_BURST: "500",
       DATABASE_URL: values.database,
       LOG_LEVEL: "warn",
+      // The simulator serves the files on loopback, which a real mirror refuses (SSRF guard).
+      FILES_ALLOW_PRIVATE_HOSTS: "true",
     },
     { requireTalkJS: true },
   );
@@ -76,9 +88,10 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     if (summary.messages) out(`  messages   ${line(summary.messages, "messages")}`);
   };
   try {
-    // The same jobs, with the same settings, that the CLI and the worker run.
+    // The same jobs, with the same settings, that the CLI and the worker run (users aside: the
+    // demo mirrors them in one pass at the end, so the runs above keep their numbers).
     const job = (kind: "backfill" | "sync" | "reconcile") =>
-      runMirrorJob(ctx, kind, { settings: config.sync });
+      runMirrorJob(ctx, kind, { settings: { ...config.sync, mirrorUsers: false } });
     const backfill = await job("backfill");
     report("backfill ", backfill);
 
@@ -91,10 +104,16 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     report("sync     ", await job("sync"));
     const reconcile = await job("reconcile");
     report("reconcile", reconcile, `, ${reconcile.markedDeleted} marked deleted`);
+    // Every user of the app, in one full listing (the same pass reconcile runs with MIRROR_USERS).
+    const users = await withRunLock(ctx, "users", () =>
+      runUsersReconcile(ctx, { maxDeleteShare: config.sync.maxDeleteShare, allowMassDelete: false }),
+    );
+    out(`users      ${line(users, "users")}`);
 
     const differences = [
       ...(await verifyMirror(store, simulator)),
       ...(await verifyMessages(store, simulator)),
+      ...(await verifyUsers(store, simulator)),
     ];
     const stats = await store.stats(simulator.appId);
     const messages = await store.messages.stats(simulator.appId);
@@ -106,6 +125,16 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     }
     out(
       `Mirror verified: ${count(stats.live)} live, ${count(stats.deleted)} deleted, ${count(messages.live)} messages, 0 differences`,
+    );
+    const files = await verifyFiles(store, simulator, filesDir);
+    if (files.differences.length > 0) {
+      throw new MirrorError(
+        "DEMO_VERIFY_FAILED",
+        `archived files differ from the simulator's in ${files.differences.length} places, e.g. ${files.differences.slice(0, 3).join("; ")}`,
+      );
+    }
+    out(
+      `Files verified: ${count(files.stored)} attachments archived as ${count(files.blobs)} files (${bytes(files.bytes)}) in ${filesDir}, each checked by its sha256`,
     );
     // What `talkjs-mirror verify` does for a backup's owner: a sample checked against TalkJS itself.
     const sampled = await runVerify(mirror.client, store, simulator.appId, {
@@ -224,6 +253,24 @@ async function verifyMirror(store: Store, simulator: Simulator): Promise<string[
   return differences;
 }
 
+/** Every simulator user must be live in the mirror with identical content (push tokens aside), and no other. */
+async function verifyUsers(store: Store, simulator: Simulator): Promise<string[]> {
+  const rows = await store.queryRaw(userHashes(simulator.appId));
+  const live = new Map(
+    rows.filter((r) => r.deleted_at === null).map((r) => [String(r.id), String(r.content_hash)]),
+  );
+  const differences: string[] = [];
+  for (const user of simulator.allUsers()) {
+    const hash = live.get(user.id);
+    if (hash === undefined) differences.push(`user ${user.id}: missing`);
+    else if (hash !== contentHash(withoutPushTokens(user)))
+      differences.push(`user ${user.id}: content differs`);
+    live.delete(user.id);
+  }
+  for (const id of live.keys()) differences.push(`user ${id}: live in the mirror but gone at TalkJS`);
+  return differences;
+}
+
 function positiveInteger(flag: string, raw: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) < 1)
     throw new ConfigError(flag, `"${raw}" is not a positive whole number.`);
@@ -243,4 +290,38 @@ async function verifyMessages(store: Store, simulator: Simulator): Promise<strin
     }
   }
   return differences;
+}
+
+/**
+ * Every file a mirrored message points to must be stored, and its archived copy must have the
+ * sha256 of the bytes the simulator serves (checked on the file on disk, not only in the table).
+ */
+async function verifyFiles(
+  store: Store,
+  simulator: Simulator,
+  dir: string,
+): Promise<{ stored: number; blobs: number; bytes: number; differences: string[] }> {
+  const blobs = new BlobDir(dir);
+  const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+  const differences: string[] = [];
+  const seen = new Map<string, number>();
+  let stored = 0;
+  for (const row of await store.queryRaw(messageFilesOf(simulator.appId))) {
+    const label = `file of message ${String(row.message_id)}`;
+    const expected = simulator.fileBytes(String(row.url));
+    if (row.status !== "stored" || row.sha256 === null) {
+      differences.push(`${label}: ${String(row.status)} (${String(row.last_error)})`);
+      continue;
+    }
+    const hash = String(row.sha256);
+    if (!expected || sha256(expected) !== hash) differences.push(`${label}: not the simulator's bytes`);
+    else if (!seen.has(hash)) {
+      const onDisk = readFileSync(blobs.pathOf(hash));
+      if (sha256(onDisk) !== hash) differences.push(`${label}: archived copy is damaged`);
+      seen.set(hash, onDisk.length);
+    }
+    stored++;
+  }
+  const total = [...seen.values()].reduce((a, b) => a + b, 0);
+  return { stored, blobs: seen.size, bytes: total, differences };
 }

@@ -8,6 +8,7 @@ import { openStoreForReading } from "../store/read-only.ts";
 import type { Store } from "../store/store.ts";
 import { count } from "../units.ts";
 import { exportMirror, parseSince } from "./export.ts";
+import { exportFiles } from "./export-files.ts";
 import { renderHtml } from "./html.ts";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "./render.ts";
 import { buildReport, parseByFlag, REPORT_DEFAULTS } from "./report.ts";
@@ -29,6 +30,8 @@ export const EXPORT_OPTIONS = {
   gzip: { type: "boolean", default: false },
   "include-deleted": { type: "boolean", default: false },
   "with-messages": { type: "boolean", default: false },
+  "with-users": { type: "boolean", default: false },
+  "with-files": { type: "string" },
   since: { type: "string" },
 } as const satisfies Options;
 
@@ -42,7 +45,7 @@ messages per day, the top senders, response times (median wait from a message to
 someone else: overall, per day, for the participants who answered most) and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
 Reads only the database.`;
 
-export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [common options]
+export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [--with-users] [--with-files DIR] [common options]
 
 Writes the mirror of TALKJS_APP_ID as NDJSON: one conversation per line, the object as TalkJS
 returned it plus "deleted_at". --out - writes to stdout; a FILE is written under a temporary name
@@ -51,7 +54,12 @@ conversations deleted at TalkJS; --since DATE keeps only those changed in the mi
 new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).
 --with-messages adds the messages: every line then has "kind" ("conversation" or "message"), and
 the message lines (each message as TalkJS returned it plus "deleted_at", by conversation, oldest
-first) follow the conversation lines. --include-deleted and --since apply to messages too.`;
+first) follow the conversation lines. --include-deleted and --since apply to messages too.
+--with-users (on with --with-messages) adds the users last, as "kind": "user" lines (never with
+push tokens).
+
+--with-files DIR puts every archived file (see MIRROR_FILES) under DIR/<conversation id>/ with its
+original name, hard-linked from FILES_DIR (copied where a link is impossible).`;
 
 function wholeNumber(flag: string, raw: string | boolean | undefined): number | undefined {
   if (raw === undefined || typeof raw === "boolean") return undefined;
@@ -135,18 +143,34 @@ export async function exportCommand(
   };
   if (target === "-") process.stdout.on("error", onStdoutError);
   try {
-    const summary = await withStore(settings, (store, appId) =>
-      exportMirror(store, appId, target, {
+    const filesTarget = typeof values["with-files"] === "string" ? values["with-files"] : undefined;
+    if (filesTarget === "") throw new ConfigError("--with-files", "needs a directory to put the files in");
+    const filesDir = loadConfig(settings, { requireTalkJS: false }).sync.files?.dir;
+    if (filesTarget !== undefined && filesDir === undefined)
+      throw new ConfigError(
+        "--with-files",
+        "needs FILES_DIR (where the files were archived) with a PostgreSQL database",
+      );
+    const { summary, files } = await withStore(settings, async (store, appId) => ({
+      summary: await exportMirror(store, appId, target, {
         includeDeleted: values["include-deleted"] === true,
         withMessages: values["with-messages"] === true,
+        withUsers: values["with-users"] === true,
         since,
         gzip: values.gzip === true,
         signal: controller.signal,
       }),
-    );
+      files:
+        filesTarget === undefined
+          ? undefined
+          : await exportFiles(store, appId, filesDir as string, filesTarget),
+    }));
     const line = values.json
-      ? JSON.stringify(summary)
-      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""} to ${target === "-" ? "stdout" : target}.`;
+      ? JSON.stringify(files ? { ...summary, files } : summary)
+      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""}${summary.users ? ` and ${count(summary.users)} users` : ""} to ${target === "-" ? "stdout" : target}.` +
+        (files
+          ? ` ${count(files.files)} files of ${count(files.conversations)} conversations to ${files.dir}${files.missing > 0 ? ` (${count(files.missing)} missing from FILES_DIR)` : ""}.`
+          : "");
     // With --out - stdout carries the data: the summary goes to stderr.
     if (target === "-") process.stderr.write(`${line}\n`);
     else out(line);

@@ -1,6 +1,6 @@
 // Text renderings of a Report: a terminal table with bar charts, and CSV for spreadsheets. The
 // JSON rendering is the Report object itself.
-import { count, duration } from "../units.ts";
+import { bytes, count, duration } from "../units.ts";
 import type { Report } from "./report.ts";
 
 export type ReportFormat = "table" | "json" | "csv";
@@ -57,7 +57,7 @@ function messageSection(r: Report): string[] {
     "",
     ...chart(
       `Top senders (live messages, all time; top ${m.topSenders.length})`,
-      m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+      m.topSenders.map((s) => ({ label: named(s.senderId, s.name), value: s.messages })),
     ),
     "",
     `Response times (wait from a message to the next one by someone else in the conversation)`,
@@ -102,7 +102,7 @@ export function renderTable(r: Report): string {
     "",
     ...chart(
       `Most active participants (live conversations; top ${r.topParticipants.length})`,
-      r.topParticipants.map((p) => ({ label: p.userId, value: p.conversations })),
+      r.topParticipants.map((p) => ({ label: named(p.userId, p.name), value: p.conversations })),
     ),
   ];
   if (r.byCustom) {
@@ -141,6 +141,8 @@ export function renderTable(r: Report): string {
     `  backfill:               ${f.backfillComplete ? "complete" : "not complete yet"}`,
     `  newest activity:        ${f.newestActivityAt ?? "—"}${f.lagMs === null ? "" : ` (${duration(f.lagMs)} ago)`}`,
     `  last synced:            ${f.lastSyncedAt ?? "—"}`,
+    `  files:                  ${count(r.files.byStatus.stored)} stored (${bytes(r.files.storedBytes)}), ${count(r.files.byStatus.pending)} pending, ` +
+      `${count(r.files.byStatus.failed)} failed, ${count(r.files.byStatus.gone)} gone, ${count(r.files.byStatus.skipped_too_large)} too large`,
   );
   for (const kind of ["backfill", "sync", "reconcile"] as const) {
     const run = f.lastRuns[kind];
@@ -198,6 +200,8 @@ export function renderCsv(r: Report): string {
   for (const s of m.responseTimes.bySender) {
     rows.push(["response_median_ms_by_sender", s.senderId, s.medianMs]);
   }
+  for (const [status, n] of Object.entries(r.files.byStatus)) rows.push(["files", status, n]);
+  rows.push(["files", "stored_bytes", r.files.storedBytes]);
   rows.push(["freshness", "newest_activity_at", r.freshness.newestActivityAt]);
   rows.push(["freshness", "lag_ms", r.freshness.lagMs]);
   rows.push(["freshness", "last_synced_at", r.freshness.lastSyncedAt]);
@@ -211,4 +215,9 @@ export function renderReport(r: Report, format: ReportFormat): string {
   if (format === "json") return JSON.stringify(r, null, 2);
   if (format === "csv") return renderCsv(r);
   return renderTable(r);
+}
+
+/** A user as a chart label: "Name (id)" when the user is mirrored, the bare id otherwise. */
+export function named(id: string, name: string | null): string {
+  return name ? `${name} (${id})` : id;
 }

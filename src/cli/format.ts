@@ -8,7 +8,7 @@ import type { MessagePassSummary } from "../sync/messages.ts";
 import type { ReconcileSummary } from "../sync/reconcile.ts";
 import type { RunSummary } from "../sync/run.ts";
 import type { MirrorStatus } from "../sync/status.ts";
-import { count, duration, perSecond } from "../units.ts";
+import { bytes, count, duration, perSecond } from "../units.ts";
 
 /** "N conversations in P pages (… new, … updated, … unchanged) in 3 min 21 s, 240/s" */
 function describeRun(s: RunSummary): string {
@@ -45,6 +45,15 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
     );
   }
   if (summary.messages) lines.push(formatMessagePass(summary.messages));
+  if (summary.files) {
+    const f = summary.files;
+    lines.push(
+      `Files: ${count(f.stored)} stored (${count(f.downloaded)} downloaded, ${bytes(f.bytes)}), ${count(f.failed)} failed, ` +
+        `${count(f.gone)} gone, ${count(f.skippedTooLarge)} too large, in ${duration(f.durationMs, "exact")}.`,
+    );
+  }
+  if (summary.filesError)
+    lines.push(`Files not archived: [${summary.filesError.code}] ${summary.filesError.message}`);
   return lines.join("\n");
 }
 
@@ -60,10 +69,20 @@ function formatMessagePass(m: MessagePassSummary): string {
   );
 }
 
+function formatFileStatus(s: MirrorStatus): string {
+  const f = s.files.byStatus;
+  return (
+    `Files: ${count(f.stored)} stored (${count(s.files.blobs)} distinct, ${bytes(s.files.storedBytes)}), ` +
+    `${count(f.pending)} pending, ${count(f.failed)} failed (${bytes(s.files.pendingBytes)} to fetch), ` +
+    `${count(f.gone)} gone, ${count(f.skipped_too_large)} too large.`
+  );
+}
+
 export function formatStatus(s: MirrorStatus): string {
   const lines = [
     `App ${s.appId}: ${count(s.live)} live conversations, ${count(s.deleted)} deleted, ${count(s.participants)} participations.`,
     `Messages: ${count(s.messages.live)} mirrored, ${count(s.messages.deleted)} deleted.`,
+    formatFileStatus(s),
     `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
     `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs, "exact")})`}.`,
     "",

@@ -18,6 +18,7 @@ import {
   readString,
   requireString,
 } from "./env.ts";
+import { readFilesSettings } from "./files.ts";
 import { closestSetting, knownSettings } from "./known.ts";
 
 export type { SyncSettings } from "../sync/jobs.ts";
@@ -32,6 +33,7 @@ export const SYNC_DEFAULTS = {
   clockSkewMs: 60_000,
   maxDeleteShare: 0.1,
   mirrorMessages: true,
+  mirrorUsers: true,
   messageConcurrency: 4,
   backfillConcurrency: 1,
   confirmAfterMs: 3_600_000,
@@ -80,6 +82,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         max: 1,
       }),
       mirrorMessages: readBoolean(env, "MIRROR_MESSAGES", SYNC_DEFAULTS.mirrorMessages),
+      mirrorUsers: readBoolean(env, "MIRROR_USERS", SYNC_DEFAULTS.mirrorUsers),
       messageConcurrency: readInteger(env, "MESSAGES_CONCURRENCY", SYNC_DEFAULTS.messageConcurrency, {
         min: 1,
         max: 64,
@@ -92,6 +95,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         min: 0,
         max: 30 * 86_400_000,
       }),
+      files: readFilesSettings(env, database),
     },
     log: {
       level: readChoice(env, "LOG_LEVEL", LOG_LEVELS, "info"),
@@ -116,6 +120,7 @@ export const TALKJS_OPTION_SETTINGS = {
   "retry.maxTotalMs": "TALKJS_RETRY_MAX_TOTAL_MS",
   "rateLimit.perSecond": "TALKJS_RATE_LIMIT_PER_SECOND",
   "rateLimit.burst": "TALKJS_RATE_LIMIT_BURST",
+  throttleGiveUpMs: "TALKJS_THROTTLE_GIVE_UP_MS",
   connections: "TALKJS_CONNECTIONS",
   maxConcurrency: "TALKJS_MAX_CONCURRENCY",
   headersTimeoutMs: "TALKJS_HEADERS_TIMEOUT_MS",
@@ -167,6 +172,7 @@ function readTalkJS(env: Env): TalkJSSettings {
     "headersTimeoutMs",
     "bodyTimeoutMs",
     "pageSize",
+    "throttleGiveUpMs",
   ] as const) {
     const value = optionalInt(TALKJS_OPTION_SETTINGS[key]);
     if (value !== undefined) settings[key] = value;

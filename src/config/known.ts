@@ -26,6 +26,14 @@ const OWN_SETTINGS = [
   "SHUTDOWN_GRACE_MS",
   "SYNC_RUNS_RETENTION_DAYS",
   "RECONCILE_CONFIRM_AFTER",
+  "MIRROR_USERS",
+  "MIRROR_FILES",
+  "FILES_DIR",
+  "FILES_CONCURRENCY",
+  "FILES_MAX_BYTES",
+  "FILES_ALLOW_PRIVATE_HOSTS",
+  "FILES_GONE_AFTER_DAYS",
+  "FILES_CRON",
 ] as const;
 
 /** Setting names a config file may hold: ours plus the TalkJS client's (TALKJS_OPTION_SETTINGS). */

@@ -8,6 +8,7 @@ import { type Env, readInteger, readString } from "./env.ts";
 export const WORKER_DEFAULTS = {
   syncCron: "* * * * *",
   reconcileCron: "0 3 * * *",
+  filesCron: "*/5 * * * *",
   timezone: "UTC",
   metricsHost: "0.0.0.0",
   metricsPort: 9464,
@@ -19,6 +20,8 @@ export const WORKER_DEFAULTS = {
 export interface WorkerSettings {
   syncCron: string;
   reconcileCron: string;
+  /** When the files job runs (downloads, retries of failed files). */
+  filesCron: string;
   /** IANA time zone the cron expressions are read in. */
   timezone: string;
   metricsHost: string;
@@ -36,6 +39,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
   return {
     syncCron: readCron(env, "SYNC_CRON", WORKER_DEFAULTS.syncCron),
     reconcileCron: readCron(env, "RECONCILE_CRON", WORKER_DEFAULTS.reconcileCron),
+    filesCron: readCron(env, "FILES_CRON", WORKER_DEFAULTS.filesCron),
     timezone: readTimezone(env, "CRON_TIMEZONE", WORKER_DEFAULTS.timezone),
     metricsHost: readString(env, "METRICS_HOST") ?? WORKER_DEFAULTS.metricsHost,
     metricsPort: readInteger(env, "METRICS_PORT", WORKER_DEFAULTS.metricsPort, { min: 0, max: 65_535 }),

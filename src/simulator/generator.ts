@@ -252,6 +252,7 @@ export function generateMessages(
   skeleton: Skeleton,
   meta: ConversationMeta,
   take = Number.POSITIVE_INFINITY,
+  fileBaseUrl = "https://files.example.com",
 ): Message[] {
   const { lastMessageAt, messageCount, createdAt, index, id } = skeleton;
   if (lastMessageAt === null || messageCount === 0) return [];
@@ -268,6 +269,13 @@ export function generateMessages(
     const senderId = system ? null : (pick(rng, users) ?? null);
     const readBy = users.filter((u) => u !== senderId && rng() < 0.6);
     const hasAttachment = rng() < 0.05;
+    let attachment: Message["attachment"] = null;
+    if (hasAttachment) {
+      // The old 5 MB size draw is still taken (and dropped) so every later draw, and so every
+      // other seeded value, stays what it was; the file itself comes from its own stream.
+      int(rng, 100, 5_000_000);
+      attachment = generatedAttachment(seed, index, seq, fileBaseUrl);
+    }
     const origins: MessageOrigin[] = ["web", "web", "web", "rest", "email", "import"];
     out.push({
       id: generatedMessageId(index, seq),
@@ -276,9 +284,7 @@ export function generateMessages(
       senderId,
       readBy,
       text: hasAttachment ? "" : pick(rng, TEXTS),
-      attachment: hasAttachment
-        ? { url: `https://example.com/files/${index}_${seq}.pdf`, size: int(rng, 100, 5_000_000) }
-        : null,
+      attachment,
       location: rng() < 0.01 ? [52.37, 4.89] : null,
       origin: pick(rng, origins),
       createdAt: t,
@@ -288,4 +294,21 @@ export function generateMessages(
     });
   }
   return out;
+}
+
+/** Generated attachments are at most this big, so a demo or test never downloads much. */
+export const MAX_GENERATED_FILE_BYTES = 64 * 1024;
+
+/** The id under /files/ of a generated message's attachment. */
+export function generatedFileId(index: number, seq: number): string {
+  return `g${index.toString(36)}_${seq.toString(36)}`;
+}
+
+/**
+ * The attachment of generated message (index, seq): its size from the file's own random stream
+ * (mixSeed(seed, 7, …)), so files can change without moving any other seeded value.
+ */
+export function generatedAttachment(seed: number, index: number, seq: number, fileBaseUrl: string) {
+  const size = int(mulberry32(mixSeed(seed, 7, index, seq)), 100, MAX_GENERATED_FILE_BYTES);
+  return { url: `${fileBaseUrl}/files/${generatedFileId(index, seq)}/file_${index}_${seq}.pdf`, size };
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { AppStore } from "./app-store.ts";
 import { checkAuthorization } from "./auth.ts";
+import type { FileCatalog } from "./files.ts";
 import { errorReply, header, type Query, type Reply, splitPath } from "./http.ts";
 import { parseRestVersion } from "./query.ts";
 import type { LimitMode, OffsetTsMode } from "./types.ts";
@@ -23,6 +24,8 @@ export interface SimulatedApp {
   readonly secretKey: string;
   readonly store: AppStore;
   readonly listing: ListingSettings;
+  /** The files its messages point to (served under /files/, outside /v1/). */
+  readonly files: FileCatalog;
 }
 
 /** A request that reached an app: authorised, with its REST version and the path's parameters. */

@@ -6,23 +6,39 @@ import type { AddressInfo } from "node:net";
 import type { UserId } from "../talkjs/types.ts";
 import { AppStore } from "./app-store.ts";
 import { applyFault, FaultEngine } from "./faults.ts";
+import { FileCatalog } from "./files.ts";
 import { errorReply, parseTarget, type Reply, readBody, send, sleep } from "./http.ts";
 import { BadRequest } from "./query.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { routeRequest, type SimulatedApp } from "./router.ts";
+import { serveFile } from "./routes/files.ts";
 import { ROUTES } from "./routes/index.ts";
-import type { RequestLogEntry, SimulatedMessageInput, Simulator, SimulatorOptions } from "./types.ts";
+import type {
+  RequestLogEntry,
+  SimulatedMessageInput,
+  Simulator,
+  SimulatorOptions,
+  ThrottleLogEntry,
+} from "./types.ts";
 
 type Hook = Parameters<Simulator["onRequest"]>[0];
 
 class SimulatorImpl implements Simulator {
   url = "";
   readonly requestLog: RequestLogEntry[] = [];
+  readonly throttleLog: ThrottleLogEntry[] = [];
+  /** The app-wide 429 hold: every request is refused until `until`. */
+  private hold: { until: number; retryAfter: boolean; reason: "hold" | "window" } = {
+    until: 0,
+    retryAfter: true,
+    reason: "hold",
+  };
   private readonly app: SimulatedApp;
   private latencyMs: number;
   private readonly rateLimit: TokenBucket;
   private readonly faults: FaultEngine;
   private hook: Hook = null;
+  private readonly now: () => number;
   private requestCount = 0;
   readonly server = createServer({ keepAlive: true }, (req, res) => {
     this.handle(req, res).catch((e: unknown) => {
@@ -33,10 +49,15 @@ class SimulatorImpl implements Simulator {
 
   constructor(options: SimulatorOptions) {
     const seed = options.seed ?? 42;
+    const now = options.now ?? Date.now;
+    this.now = now;
+    const files = new FileCatalog(seed, now);
+    files.ttlMs = options.fileUrlTtlMs ?? null;
     this.app = {
       appId: options.appId ?? "demo",
       secretKey: options.secretKey ?? "sk_test_demo",
-      store: new AppStore(seed, options.conversations ?? 0, options.now ?? Date.now),
+      store: new AppStore(seed, options.conversations ?? 0, now),
+      files,
       listing: {
         offsetTsMode: options.offsetTsMode ?? "exclusive",
         limitMode: options.limitMode ?? "reject",
@@ -76,6 +97,12 @@ class SimulatorImpl implements Simulator {
   deletedIds() {
     return this.store.deletedIds();
   }
+  fileBytes(url: string) {
+    return this.app.files.bytesOf(url);
+  }
+  addFile(input: Parameters<Simulator["addFile"]>[0]) {
+    return this.app.files.add(input);
+  }
   createConversation(input: Parameters<Simulator["createConversation"]>[0]) {
     return this.store.createConversation(input);
   }
@@ -97,13 +124,36 @@ class SimulatorImpl implements Simulator {
   deleteConversation(conversationId: string) {
     return this.store.deleteConversation(conversationId);
   }
+  user(id: UserId) {
+    return this.store.directory.get(id);
+  }
+  allUsers() {
+    return this.store.directory.all();
+  }
+  putUser(id: UserId, update: Parameters<Simulator["putUser"]>[1]) {
+    return this.store.directory.put(id, update);
+  }
+  anonymiseUser(id: UserId) {
+    return this.store.anonymiseUser(id);
+  }
+  removeUser(id: UserId) {
+    return this.store.directory.remove(id);
+  }
 
   // --- Simulator: control ---
   setOptions(options: Parameters<Simulator["setOptions"]>[0]) {
     if (options.offsetTsMode !== undefined) this.app.listing.offsetTsMode = options.offsetTsMode;
     if (options.limitMode !== undefined) this.app.listing.limitMode = options.limitMode;
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
-    if (options.rateLimit !== undefined) this.rateLimit.configure(options.rateLimit);
+    if (options.fileUrlTtlMs !== undefined) this.app.files.ttlMs = options.fileUrlTtlMs;
+    if (options.maxMessageLimit !== undefined) this.app.listing.maxMessageLimit = options.maxMessageLimit;
+    if (options.rateLimit !== undefined) {
+      this.rateLimit.configure(options.rateLimit);
+      this.hold = { until: 0, retryAfter: true, reason: "hold" };
+    }
+  }
+  throttleAll(durationMs: number, options: { retryAfter?: boolean } = {}) {
+    this.hold = { until: Date.now() + durationMs, retryAfter: options.retryAfter ?? true, reason: "window" };
   }
   addFault(rule: Parameters<Simulator["addFault"]>[0]) {
     this.faults.add(rule);
@@ -116,6 +166,24 @@ class SimulatorImpl implements Simulator {
   }
   clearRequestLog() {
     this.requestLog.length = 0;
+    this.throttleLog.length = 0;
+  }
+
+  /**
+   * A 429 answer, logged; one that carries a Retry-After holds the whole app until it passes
+   * (a per-app limit refuses everything, not just the request that crossed it).
+   */
+  private throttled(reason: ThrottleLogEntry["reason"], retryAfter: string | null): Reply {
+    const at = Date.now();
+    const ms = retryAfter === null ? null : retryAfterMs(retryAfter, at);
+    const until = ms === null ? at : at + ms;
+    if (until > this.hold.until) this.hold = { until, retryAfter: true, reason: "hold" };
+    this.throttleLog.push({ at, retryAfterMs: ms, until, reason });
+    return errorReply(
+      429,
+      "rate limit exceeded",
+      retryAfter === null ? undefined : { "retry-after": retryAfter },
+    );
   }
 
   async listen(port: number, host: string): Promise<void> {
@@ -129,6 +197,8 @@ class SimulatorImpl implements Simulator {
     });
     const addr = this.server.address() as AddressInfo;
     this.url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+    this.app.files.baseUrl = this.url;
+    this.store.fileBaseUrl = this.url;
   }
 
   close(): Promise<void> {
@@ -143,7 +213,9 @@ class SimulatorImpl implements Simulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const { path, query } = parseTarget(req.url ?? "/");
-    const log = (status: number) => this.requestLog.push({ method, path, query, status, at: Date.now() });
+    let receivedAt = Date.now();
+    const log = (status: number) =>
+      this.requestLog.push({ method, path, query, status, at: Date.now(), receivedAt });
 
     let body: string;
     try {
@@ -153,15 +225,38 @@ class SimulatorImpl implements Simulator {
       send(res, errorReply(413, "request body too large"));
       return;
     }
+    receivedAt = Date.now();
     const n = ++this.requestCount;
     let answer: { reply: Reply; rawText?: string };
     try {
       this.hook?.(n, { method, path, query });
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      const retryAfter = this.rateLimit.take();
-      const fault = retryAfter === null ? this.faults.decide(method, path) : null;
-      if (retryAfter !== null) {
-        answer = { reply: errorReply(429, "rate limit exceeded", { "retry-after": String(retryAfter) }) };
+      if (path.startsWith("/files/")) {
+        // The CDN: not behind the REST rate limit; its faults are its own (routes/files.ts).
+        const fault = this.faults.decide(method, path);
+        if (fault?.kind === "slow") await sleep(fault.delayMs);
+        if (fault?.kind === "reset") {
+          log(0);
+          req.socket.destroy();
+        } else if (fault?.kind === "status") {
+          log(fault.status);
+          send(res, errorReply(fault.status, "injected fault"));
+        } else {
+          log(await serveFile(req, res, { path, query }, this.app.files, fault, this.now()));
+        }
+        return;
+      }
+      const held = this.hold.until - Date.now();
+      const retryAfter = held > 0 ? null : this.rateLimit.take();
+      const fault = held > 0 || retryAfter !== null ? null : this.faults.decide(method, path);
+      if (held > 0) {
+        answer = {
+          reply: this.throttled(this.hold.reason, this.hold.retryAfter ? String(held / 1000) : null),
+        };
+      } else if (retryAfter !== null) {
+        answer = { reply: this.throttled("limit", String(retryAfter)) };
+      } else if (fault?.kind === "status" && fault.status === 429) {
+        answer = { reply: this.throttled("fault", fault.retryAfter ?? null) };
       } else if (fault?.kind === "reset") {
         log(0);
         req.socket.destroy();
@@ -184,6 +279,13 @@ class SimulatorImpl implements Simulator {
     log(answer.reply.status);
     send(res, answer.reply, answer.rawText);
   }
+}
+
+/** Retry-After (delta-seconds, fractions allowed, or an HTTP date) in ms from `now`; 0 if unreadable. */
+function retryAfterMs(value: string, now: number): number {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }
 
 /** Starts a simulator on loopback (port 0 = a free port). */

@@ -2,7 +2,9 @@
 // state that makes the message mirror incremental and resumable.
 import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
+import type { FileStore } from "./files.ts";
 import type { Db } from "./open.ts";
+import { erasedIds, redactMessages } from "./privacy.ts";
 import {
   clearMissing,
   MESSAGES,
@@ -12,20 +14,31 @@ import {
   messageWorkCounts,
   noteMissing,
   notePendingDelete,
+  requeueHistoriesSince,
 } from "./sql/messages.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
   readonly #db: Db;
+  readonly #files: FileStore;
 
-  constructor(db: Db) {
+  constructor(db: Db, files: FileStore) {
     this.#db = db;
+    this.#files = files;
   }
 
-  /** Upserts one page of messages in one transaction; returns what changed. */
-  upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    return batchUpsert(this.#db, MESSAGES, appId, messages, { seenAt: opts.seenAt });
+  /**
+   * Upserts one page of messages in one transaction; returns what changed. An erased sender's
+   * messages are blanked on the way in (./privacy.ts). The files of new and changed messages are
+   * registered in the same transaction, so none is ever missed.
+   */
+  async upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
+    const erased = await erasedIds(this.#db, appId);
+    return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), {
+      seenAt: opts.seenAt,
+      afterWrite: (tx, written) => this.#files.register(appId, written, opts.seenAt, tx),
+    });
   }
 
   /**
@@ -64,6 +77,11 @@ export class MessageStore {
       create: { appId, conversationId, ...data },
       update: data,
     });
+  }
+
+  /** Re-queues for a full re-read every history finished since `since`; returns how many. */
+  requeueSince(appId: string, since: Date): Promise<number> {
+    return this.#db.client.$executeRaw(requeueHistoriesSince(this.#db.pg, appId, since));
   }
 
   /** Ids of the live (not deleted) messages mirrored for one conversation. */

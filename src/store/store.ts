@@ -4,12 +4,17 @@
 
 import { ConversationStore } from "./conversations.ts";
 import type { DatabaseConfig } from "./database-url.ts";
+import { FileStore } from "./files.ts";
 import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
 import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
+import { PrivacyStore } from "./privacy.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
+import { UserStore } from "./users.ts";
 
+export type { DueFile, FileOutcome, FileStats, FileStatus, StoredFileRef } from "./files.ts";
+export { FILE_STATUSES } from "./files.ts";
 export type { OpenMode, OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
 
@@ -24,9 +29,13 @@ function storeOver(db: Db): Store {
   const conversations = new ConversationStore(db);
   const runs = new RunStore(db);
   const locks = new RunLocks(db);
+  const files = new FileStore(db);
   return {
     provider: db.provider,
-    messages: new MessageStore(db),
+    messages: new MessageStore(db, files),
+    files,
+    users: new UserStore(db),
+    privacy: new PrivacyStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),

@@ -2,8 +2,11 @@
 import type { RunCounts } from "../counts.ts";
 import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
+import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
+import type { PrivacyStore } from "./privacy.ts";
 import type { Sql } from "./sql/shared.ts";
+import type { UserStore } from "./users.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
 export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
@@ -149,6 +152,20 @@ export interface StoredMessage extends MirroredRow {
   editedAt: Date | null;
 }
 
+/** A users row: the user as the API answered it (`raw`, never with push tokens) and its columns. */
+export interface StoredUser extends MirroredRow {
+  appId: string;
+  id: string;
+  name: string | null;
+  email: unknown;
+  phone: unknown;
+  role: string | null;
+  locale: string | null;
+  createdAt: Date | null;
+  custom: unknown;
+  seenRunId: number | null;
+}
+
 export interface MessageStats {
   live: number;
   deleted: number;
@@ -166,6 +183,12 @@ export interface Store {
   readonly provider: DatabaseProvider;
   /** The message mirror's tables (messages, message_sync_state). */
   readonly messages: MessageStore;
+  /** The users mirror (users). */
+  readonly users: UserStore;
+  /** Erasures (`forget`) and `purge`. */
+  readonly privacy: PrivacyStore;
+  /** The archived files' tables (message_files, file_blobs). */
+  readonly files: FileStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],

@@ -10,6 +10,7 @@ import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
+import { isSampled, PageProof } from "./page-proof.ts";
 import { decideMessageSweep, judgeMissingMessage } from "./policy.ts";
 import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { MESSAGES_STREAM } from "./streams.ts";
@@ -88,6 +89,7 @@ export async function runMessagePass(
   let failed = 0;
   let proven = 0;
   const summary = await recordedRun(ctx, "messages", async (progress) => {
+    const proof = await PageProof.load(ctx);
     let afterId: string | undefined;
     for (;;) {
       const batch = await ctx.store.messages.listWork(ctx.appId, {
@@ -103,7 +105,7 @@ export async function runMessagePass(
           done = await mirrorConversationMessages(
             ctx,
             work,
-            { deep, pageSize, runId: progress.runId, confirmAfterMs: deletions.confirmAfterMs },
+            { deep, pageSize, proof, runId: progress.runId, confirmAfterMs: deletions.confirmAfterMs },
             (page, counts) => addProgress(ctx, progress, { ...counts, pages: 1, fetched: page }),
           );
         } catch (error) {
@@ -172,7 +174,7 @@ export async function runMessagePass(
 async function mirrorConversationMessages(
   ctx: SyncContext,
   work: MessageWork,
-  opts: { deep: boolean; pageSize: number; runId: number; confirmAfterMs: number },
+  opts: { deep: boolean; pageSize: number; proof: PageProof; runId: number; confirmAfterMs: number },
   onPage: (size: number, counts: { inserted: number; updated: number; unchanged: number }) => void,
 ): Promise<"vanished" | { proven: number; unproven: number }> {
   const { client, store, appId } = ctx;
@@ -183,13 +185,16 @@ async function mirrorConversationMessages(
   let oldest: number | null = null;
   let startingAfter: string | undefined;
   let restarted = false;
+  const { proof } = opts;
+  // The page before was shorter than a limit the proof covers: this one should be empty.
+  let afterShort: { limit: number } | null = null;
   for (;;) {
     let page: Message[];
+    const limit =
+      startingAfter === undefined && newestKnownAt !== null
+        ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
+        : opts.pageSize;
     try {
-      const limit =
-        startingAfter === undefined && newestKnownAt !== null
-          ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
-          : opts.pageSize;
       page = await client.listMessages(
         id,
         { limit, ...(startingAfter !== undefined ? { startingAfter } : {}) },
@@ -207,13 +212,19 @@ async function mirrorConversationMessages(
       ) {
         restarted = true;
         startingAfter = undefined;
+        afterShort = null;
         seen?.clear();
         oldest = null;
         continue;
       }
       throw error;
     }
-    // Only an empty page ends a history: a server may clamp `limit`, so a short page proves nothing.
+    if (afterShort !== null) {
+      if (page.length === 0) await proof.cleanSample(ctx);
+      else await proof.contradicted(ctx, id, afterShort.limit);
+      afterShort = null;
+    }
+    // An empty page ends a history; a short one only under the proven page size (./page-proof.ts).
     if (page.length === 0) break;
     const foreign = page.find((m) => m.conversationId !== id);
     if (foreign) {
@@ -230,6 +241,12 @@ async function mirrorConversationMessages(
       oldest = oldest === null ? m.createdAt : Math.min(oldest, m.createdAt);
     }
     if (reachedKnownHistory(page, newestKnownAt)) break;
+    if (page.length >= limit) await proof.fullPage(ctx, limit);
+    else if (proof.covers(limit)) {
+      // Never in a deep pass (it decides deletions), and 1 in 50 histories asks once more.
+      if (!opts.deep && !isSampled(id, work.lastMessageId)) break;
+      afterShort = { limit };
+    }
     startingAfter = page.at(-1)?.id;
   }
   const verdicts = { proven: 0, unproven: 0 };

@@ -23,6 +23,8 @@ export interface SweepEvidence {
   /** Largest share of the mirror one sweep may mark deleted (0..1). */
   maxDeleteShare: number;
   allowMassDelete: boolean;
+  /** What the rows are, for the refusal's message (default "conversations"). */
+  noun?: string;
 }
 
 export type SweepDecision =
@@ -50,7 +52,7 @@ export function decideSweep(evidence: SweepEvidence): SweepDecision {
       mark: false,
       code: "MASS_DELETE_REFUSED",
       reason:
-        `${evidence.confirmedMissing} of ${evidence.liveCount} live conversations (${percent(share)}) would be marked ` +
+        `${evidence.confirmedMissing} of ${evidence.liveCount} live ${evidence.noun ?? "conversations"} (${percent(share)}) would be marked ` +
         `deleted, more than the allowed ${percent(evidence.maxDeleteShare)}; re-run with --allow-mass-delete if TalkJS really lost them`,
     };
   }

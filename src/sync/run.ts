@@ -14,10 +14,11 @@ import {
   CREATED_STREAM,
   MESSAGES_STREAM,
   RECONCILE_STREAM,
+  USERS_STREAM,
 } from "./streams.ts";
 
-export type RunKind = "backfill" | "sync" | "reconcile" | "messages";
-export const RUN_KINDS: readonly RunKind[] = ["backfill", "sync", "reconcile", "messages"];
+export type RunKind = "backfill" | "sync" | "reconcile" | "messages" | "users";
+export const RUN_KINDS: readonly RunKind[] = ["backfill", "sync", "reconcile", "messages", "users"];
 
 /** The sync_state rows a failed run of each kind is noted on. */
 const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
@@ -25,6 +26,7 @@ const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
   sync: [CREATED_STREAM, ACTIVITY_STREAM],
   reconcile: [RECONCILE_STREAM],
   messages: [MESSAGES_STREAM],
+  users: [USERS_STREAM],
 };
 
 /** Everything a run needs, built once by the caller (CLI or worker); nothing here reads the environment. */
@@ -61,12 +63,15 @@ export interface RunOutcome extends RunSummary {
   errorCode?: string;
 }
 
-export function clock(ctx: SyncContext): number {
+/** What a recorded run needs: a job that never calls TalkJS (the files job) has no client. */
+export type RunContext = Omit<SyncContext, "client">;
+
+export function clock(ctx: RunContext): number {
   return (ctx.now ?? Date.now)();
 }
 
 /** Adds committed work to the run's counters and reports progress (onProgress gets a copy). */
-export function addProgress(ctx: SyncContext, progress: RunProgress, delta: Partial<RunCounts>): void {
+export function addProgress(ctx: RunContext, progress: RunProgress, delta: Partial<RunCounts>): void {
   addCounts(progress, delta);
   ctx.onProgress?.({ ...progress });
 }
@@ -87,7 +92,7 @@ export function addPage(
  * is also recorded on the stream's sync_state. The error is rethrown unchanged.
  */
 export async function recordedRun(
-  ctx: SyncContext,
+  ctx: RunContext,
   kind: RunKind,
   body: (progress: RunProgress) => Promise<void>,
 ): Promise<RunSummary> {
@@ -99,7 +104,7 @@ export async function recordedRun(
 }
 
 async function finishRecordedRun(
-  ctx: SyncContext,
+  ctx: RunContext,
   progress: RunProgress,
   body: (progress: RunProgress) => Promise<void>,
 ): Promise<RunSummary> {

@@ -1,6 +1,6 @@
 // `status`: what is mirrored and how fresh it is, from the database alone (no TalkJS call).
 import { countsOf, type RunCounts } from "../counts.ts";
-import type { Store, SyncRunRow } from "../store/store.ts";
+import type { FileStats, Store, SyncRunRow } from "../store/store.ts";
 import { RUN_KINDS, type RunKind } from "./run.ts";
 import { STREAMS } from "./streams.ts";
 
@@ -28,6 +28,8 @@ export interface MirrorStatus {
   deleted: number;
   participants: number;
   messages: { live: number; deleted: number };
+  /** Files messages point to: references by status, and the bytes archived and still to fetch. */
+  files: FileStats;
   backfillComplete: boolean;
   newestActivityAt: string | null;
   /** now − newest mirrored activity, in ms (null for an empty mirror). */
@@ -70,6 +72,7 @@ export async function readStatus(
     deleted: stats.deleted,
     participants: stats.participants,
     messages: await store.messages.stats(appId),
+    files: await store.files.stats(appId),
     backfillComplete: streams.some((s) => s.stream === "backfill" && s.watermark !== null),
     newestActivityAt: iso(stats.newestActivityAt),
     lagMs: stats.newestActivityAt ? now - stats.newestActivityAt.getTime() : null,

@@ -3,7 +3,7 @@
 // another job waits its turn, so a nightly reconcile that falls during a sync runs right after
 // it instead of being lost until the next night. Across processes the run lock does the same.
 
-export type JobKind = "backfill" | "sync" | "reconcile";
+export type JobKind = "backfill" | "sync" | "reconcile" | "files";
 export type SkipReason = "overlap" | "shutting-down";
 
 export type RequestResult = "started" | "queued" | { skipped: SkipReason };

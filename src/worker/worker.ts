@@ -12,12 +12,13 @@ import { withLogContext } from "../log.ts";
 import { type OpenedMirror, openMirror } from "../mirror.ts";
 import { databaseError } from "../store/db-errors.ts";
 import { hasCompletedBackfill } from "../sync/backfill.ts";
+import { runFilesJob } from "../sync/files.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
 import { pruneRunHistory } from "../sync/retention.ts";
 import { readStatus } from "../sync/status.ts";
 import { CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
-import { type JobKind, JobRunner } from "./jobs.ts";
+import { type JobKind, JobRunner, type SkipReason } from "./jobs.ts";
 import { createMetrics, type WorkerMetrics } from "./metrics.ts";
 import { decideReadiness, initialBackfill, type Readiness } from "./readiness.ts";
 
@@ -51,7 +52,11 @@ export async function startWorker(
   const { ctx, store, client } = mirror;
   const appId = ctx.appId;
   const startedAt = Date.now();
-  const consecutiveFailures: Record<JobKind, number> = { backfill: 0, sync: 0, reconcile: 0 };
+  const consecutiveFailures: Record<JobKind, number> = { backfill: 0, sync: 0, reconcile: 0, files: 0 };
+  // Files are archived by their own job on FILES_CRON, beside the mirror jobs (not after each one):
+  // long downloads must not delay the next sync.
+  const files = config.sync.files;
+  const mirrorSettings = { ...config.sync, files: undefined };
 
   const metrics = createMetrics({ httpStats: () => client.stats, status: () => readStatus(store, appId) });
   ctx.onRunFinished = (outcome) => metrics.observeRun(outcome);
@@ -77,8 +82,12 @@ export async function startWorker(
   const runJob = (kind: JobKind): Promise<void> =>
     withLogContext({ job: kind }, async () => {
       try {
-        // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
-        await runMirrorJob(ctx, kind, { settings: config.sync, allowMassDelete: false });
+        if (kind === "files") {
+          if (files?.enabled) await runFilesJob(ctx, files);
+        } else {
+          // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
+          await runMirrorJob(ctx, kind, { settings: mirrorSettings, allowMassDelete: false });
+        }
         consecutiveFailures[kind] = 0;
         metrics.setConsecutiveFailures(kind, 0);
       } catch (error) {
@@ -103,10 +112,13 @@ export async function startWorker(
       await pruneRuns();
     });
 
-  const jobs = new JobRunner(runJob, (kind, reason) => {
+  const onSkip = (kind: JobKind, reason: SkipReason) => {
     metrics.jobSkipped(kind, reason);
     logger.info({ job: kind, reason }, `${kind} tick skipped (${reason})`);
-  });
+  };
+  const jobs = new JobRunner(runJob, onSkip);
+  // Its own runner: a files job never overlaps itself but runs beside the mirror jobs.
+  const filesJobs = new JobRunner(runJob, onSkip);
 
   const readiness = async (): Promise<Readiness> => {
     const input = {
@@ -166,9 +178,10 @@ export async function startWorker(
     [
       ["sync", settings.syncCron],
       ["reconcile", settings.reconcileCron],
+      ...(files?.enabled ? ([["files", settings.filesCron]] as const) : []),
     ] as const
   ).map(([kind, expression]) =>
-    schedule(expression, () => void jobs.request(kind), {
+    schedule(expression, () => void (kind === "files" ? filesJobs : jobs).request(kind), {
       name: kind,
       timezone: settings.timezone,
       logger: cronLogger,
@@ -180,11 +193,13 @@ export async function startWorker(
   // First job: finish (or start) the backfill when the mirror has none, else catch up at once
   // instead of waiting up to a whole cron period.
   jobs.request((await hasCompletedBackfill(ctx)) ? "sync" : "backfill");
+  if (files?.enabled) filesJobs.request("files");
   logger.info(
     {
       appId,
       syncCron: settings.syncCron,
       reconcileCron: settings.reconcileCron,
+      filesCron: files?.enabled ? settings.filesCron : "off",
       timezone: settings.timezone,
       endpoint: server.url,
     },
@@ -201,10 +216,11 @@ export async function startWorker(
         logger.info({ reason, running: jobs.running }, "worker stopping");
         for (const task of tasks) await task.destroy();
         jobs.close();
+        filesJobs.close();
         controller.abort(new MirrorError("ABORTED", `worker stopping: ${reason}`));
         let timer: NodeJS.Timeout | undefined;
         const clean = await Promise.race([
-          jobs.idle().then(() => true),
+          Promise.all([jobs.idle(), filesJobs.idle()]).then(() => true),
           new Promise<boolean>((resolve) => {
             timer = setTimeout(() => resolve(false), settings.shutdownGraceMs);
           }),

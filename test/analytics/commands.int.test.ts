@@ -160,12 +160,20 @@ describe("demo", () => {
       expect(verified?.[2]).toBe("2");
       expect(Number(verified?.[3]?.replaceAll(",", ""))).toBeGreaterThan(1_000);
       expect(text).toMatch(/^ {2}messages {3}[\d]+ messages in \d+ pages/m);
+      // Every attachment archived beside the database and checked against the simulator's bytes.
+      const files =
+        /^Files verified: ([\d,]+) attachments archived as ([\d,]+) files .* in (\S+), each checked by its sha256$/m.exec(
+          text,
+        );
+      expect(Number(files?.[1]?.replaceAll(",", ""))).toBeGreaterThan(20);
+      expect(files?.[3]).toBe(path.join(dir, "demo-files"));
       expect(text).toMatch(/^backfill {3}400 conversations/m);
       expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
       // `verify` over the same mirror: all 408 rows (fewer than its sample of 500), messages included.
       expect(text).toMatch(
         /^verify {5}408 of 408 conversations sampled against TalkJS: 406 matching, 0 newer, 0 differing, 2 still deleted; every conversation was checked: exactly 0 of 408 \(0%\) differ$/m,
       );
+      expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");
       expect(text).toContain("  deleted at TalkJS:      2");

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, TALKJS_OPTION_SETTINGS } from "../../src/config/index.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -27,13 +28,46 @@ describe("loadConfig", () => {
       clockSkewMs: 60_000,
       maxDeleteShare: 0.1,
       mirrorMessages: true,
+      mirrorUsers: true,
       messageConcurrency: 4,
       backfillConcurrency: 1,
       confirmAfterMs: 3_600_000,
+      files: {
+        enabled: true,
+        dir: path.resolve("talkjs-mirror-files"), // beside the default SQLite file
+        concurrency: 4,
+        maxBytes: 104_857_600,
+        allowPrivateHosts: false,
+        goneAfterDays: 7,
+      },
     });
     expect(config.database.provider).toBe("sqlite");
     expect(config.log).toEqual({ level: "info", pretty: false });
     expect(config.secrets).toContain("sk_test_s3cret");
+  });
+
+  it("files: FILES_DIR beside the SQLite file, none (files off) for PostgreSQL unless set", () => {
+    const sqlite = loadConfig(
+      { ...talkjsEnv, DATABASE_URL: "file:/data/mirror.sqlite" },
+      { requireTalkJS: true },
+    );
+    expect(sqlite.sync.files).toMatchObject({ enabled: true, dir: "/data/mirror-files" });
+    const pg = { ...talkjsEnv, DATABASE_URL: "postgresql://u@db:5432/m" };
+    expect(loadConfig(pg, { requireTalkJS: true }).sync.files).toMatchObject({
+      enabled: false,
+      dir: undefined,
+    });
+    expect(loadConfig({ ...pg, FILES_DIR: "/srv/files" }, { requireTalkJS: true }).sync.files).toMatchObject({
+      enabled: true,
+      dir: "/srv/files",
+    });
+    expect(
+      loadConfig({ ...talkjsEnv, MIRROR_FILES: "false" }, { requireTalkJS: true }).sync.files?.enabled,
+    ).toBe(false);
+    expect(
+      configError(() => loadConfig({ ...talkjsEnv, FILES_CONCURRENCY: "0" }, { requireTalkJS: true }))
+        .message,
+    ).toMatch(/^FILES_CONCURRENCY: 0 is out of range/);
   });
 
   it("names the missing setting and how to fix it", () => {
@@ -105,6 +139,7 @@ describe("loadConfig", () => {
       headersTimeoutMs: { ...valid, headersTimeoutMs: 0 },
       bodyTimeoutMs: { ...valid, bodyTimeoutMs: 0 },
       pageSize: { ...valid, pageSize: 0 },
+      throttleGiveUpMs: { ...valid, throttleGiveUpMs: 0 },
     };
     expect(Object.keys(bad).sort()).toEqual(Object.keys(TALKJS_OPTION_SETTINGS).sort());
     for (const [option, options] of Object.entries(bad)) {

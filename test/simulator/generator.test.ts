@@ -1,7 +1,7 @@
 // The seeded generator (determinism, realism, ties, scale) and the standalone CLI entry.
 import { describe, expect, it } from "vitest";
 import { parseSimulatorArgs } from "../../src/simulator/cli.ts";
-import { runSimulatorCli, startSimulator } from "../../src/simulator/index.ts";
+import { runSimulatorCli, type Simulator, startSimulator } from "../../src/simulator/index.ts";
 import { type Conversation, lastActivityOf } from "../../src/talkjs/types.ts";
 import { call, type Page } from "./helpers.ts";
 
@@ -18,13 +18,15 @@ describe("generator", () => {
     const a = await startSimulator({ conversations: 500, seed: 9, now: () => NOW });
     const b = await startSimulator({ conversations: 500, seed: 9, now: () => NOW });
     const c = await startSimulator({ conversations: 500, seed: 10, now: () => NOW });
+    // Attachment URLs point at each simulator's own /files/, so they differ by port only.
+    const own = (s: Simulator, v: unknown): unknown => JSON.parse(JSON.stringify(v).replaceAll(s.url, "SIM"));
     try {
-      expect(b.allConversations()).toEqual(a.allConversations());
+      expect(own(b, b.allConversations())).toEqual(own(a, a.allConversations()));
       for (const conv of a.allConversations().slice(0, 50))
-        expect(b.messages(conv.id)).toEqual(a.messages(conv.id));
+        expect(own(b, b.messages(conv.id))).toEqual(own(a, a.messages(conv.id)));
       const pa = await call<Page>(a, "conversations?limit=30");
       const pb = await call<Page>(b, "conversations?limit=30");
-      expect(pb.body).toEqual(pa.body);
+      expect(own(b, pb.body)).toEqual(own(a, pa.body));
       expect(c.allConversations()).not.toEqual(a.allConversations());
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
@@ -121,6 +123,14 @@ describe("runSimulatorCli", () => {
     expect(() => parseSimulatorArgs(["--limit-mode", "drop"])).toThrow(/--limit-mode/);
     expect(() => parseSimulatorArgs(["--latency-ms", "1.5"])).toThrow(/--latency-ms/);
     expect(() => parseSimulatorArgs(["--bogus"])).toThrow(/bogus/);
+    expect(parseSimulatorArgs([]).rateLimit).toBeUndefined();
+    expect(parseSimulatorArgs(["--rate-limit", "9"]).rateLimit).toEqual({ perSecond: 9, burst: 600 });
+    expect(parseSimulatorArgs(["--rate-limit", "9", "--rate-burst", "50"]).rateLimit).toEqual({
+      perSecond: 9,
+      burst: 50,
+    });
+    expect(() => parseSimulatorArgs(["--rate-limit", "0"])).toThrow(/--rate-limit/);
+    expect(() => parseSimulatorArgs(["--rate-burst", "5"])).toThrow(/--rate-burst: needs --rate-limit/);
   });
 
   it("starts, prints one line with its URL, serves, and stops on abort", async () => {

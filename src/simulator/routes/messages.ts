@@ -7,7 +7,8 @@ import { byMethod, type Route, route } from "../router.ts";
 const sendOrList = byMethod({
   GET: ({ app, param, query }) => {
     const limit = parseLimit(query.limit, app.listing.maxMessageLimit, app.listing.limitMode);
-    return ok({ data: app.store.listMessages(param("conversationId"), limit, query.startingAfter) ?? [] });
+    const page = app.store.listMessages(param("conversationId"), limit, query.startingAfter) ?? [];
+    return ok({ data: page.map((m) => app.files.present(m)) });
   },
   POST: ({ app, param, body }) => {
     const id = param("conversationId");

@@ -116,6 +116,18 @@ export function markPendingDeleted(pg: boolean, appId: string, runId: number, at
 }
 
 /**
+ * Re-queues for a full re-read every history the message pass finished since `since`: forgetting
+ * its lastMessage and newest message makes the next pass page it to the end again. Used when the
+ * page-size proof that let histories end at a short page is revoked (a superset of the histories
+ * closed early, which is safe: re-reading a mirrored message writes nothing). Served by the
+ * message_sync_state primary key (app_id, …).
+ */
+export function requeueHistoriesSince(pg: boolean, appId: string, since: Date): Sql {
+  return sql`UPDATE message_sync_state SET last_message_id = NULL, newest_message_at = NULL
+    WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}`;
+}
+
+/**
  * /readyz during the initial backfill: live conversations with messages (`total`) and those whose
  * messages are not mirrored up to their lastMessage yet (`pending`). The work list's scan
  * (conversations primary key range joined to message_sync_state), counted.
