@@ -4,9 +4,10 @@
 // stderr and a non-zero exit (2: bad usage or configuration; 1: the run failed).
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
-import { ConfigError, MirrorError } from "./errors.ts";
+import { ConfigError, MirrorError, OutputClosed, StoppedOnRequest } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { databaseUrlSecrets } from "./store/database-url.ts";
+import { isDriverError, recognizeDatabaseError } from "./store/db-errors.ts";
 import { VERSION } from "./version.ts";
 
 // Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
@@ -47,6 +48,8 @@ over the config file. The TalkJS secret key is only read from TALKJS_SECRET_KEY 
 
 /** Secrets seen while parsing settings (a config file may hold them): scrubbed from the error line. */
 const knownSecrets: (string | undefined)[] = [];
+/** LOG_LEVEL is debug or trace: the one-line error is followed by its raw detail. */
+let debugRequested = false;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -89,21 +92,35 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
     const value = values[flag];
     if (typeof value === "string") flags[setting] = value;
   }
-  const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
+  const file =
+    typeof values.config === "string"
+      ? readConfigFile(values.config, "--config")
+      : inv.env.TALKJS_MIRROR_CONFIG
+        ? readConfigFile(inv.env.TALKJS_MIRROR_CONFIG, "TALKJS_MIRROR_CONFIG")
+        : {};
   const settings = layerSettings(file, inv.env, flags);
   knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
+  debugRequested = ["debug", "trace"].includes(settings.LOG_LEVEL ?? "");
   return { values, settings };
 }
 
+/** 128 + the signal's number: what a shell shows for a process a signal stopped. */
+const SIGNAL_EXIT: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
+
 /** Aborts on the first SIGINT/SIGTERM (the page being written commits or rolls back whole); exits on the second. */
-function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+function abortOnSignals(): {
+  signal: AbortSignal;
+  received(): "SIGINT" | "SIGTERM" | undefined;
+  dispose(): void;
+} {
   const controller = new AbortController();
+  let received: "SIGINT" | "SIGTERM" | undefined;
   const onSignal = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
       process.stderr.write(`talkjs-mirror: second ${name}, exiting now\n`);
-      process.exit(130);
+      process.exit(SIGNAL_EXIT[name === "SIGTERM" ? "SIGTERM" : "SIGINT"]);
     }
+    received = name === "SIGTERM" ? "SIGTERM" : "SIGINT";
     process.stderr.write(`talkjs-mirror: ${name} received, stopping after the current page…\n`);
     controller.abort(new MirrorError("ABORTED", `stopped by ${name}`));
   };
@@ -111,6 +128,7 @@ function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
   process.on("SIGTERM", onSignal);
   return {
     signal: controller.signal,
+    received: () => received,
     dispose() {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
@@ -144,6 +162,27 @@ of the messages re-read per run (over it nothing is marked and the run fails) un
 --allow-mass-delete.`,
 } as const;
 
+/** Flags that set a setting: a bad value given as the flag is reported under the flag's name. */
+const FLAG_OF_SETTING: Record<string, string> = {
+  TALKJS_APP_ID: "app",
+  DATABASE_URL: "database-url",
+  LOG_LEVEL: "log-level",
+  BACKFILL_CONCURRENCY: "concurrency",
+  RECONCILE_MAX_DELETE_SHARE: "max-delete-share",
+};
+
+function namingFlags<T>(values: Parsed["values"], load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    const flag = error instanceof ConfigError ? FLAG_OF_SETTING[error.setting] : undefined;
+    if (error instanceof ConfigError && flag && values[flag] !== undefined) {
+      throw new ConfigError(`--${flag}`, `${error.reason.replace(/\.$/, "")} (sets ${error.setting}).`);
+    }
+    throw error;
+  }
+}
+
 /** backfill, sync, reconcile: lock, run, print the summary. */
 async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation): Promise<void> {
   const { values, settings } = parseCommand(inv, {
@@ -173,23 +212,30 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
   if (kind !== "reconcile" && (values["allow-mass-delete"] || values["max-delete-share"] !== undefined)) {
     throw new ConfigError("--allow-mass-delete", "and --max-delete-share only apply to reconcile");
   }
-  const config = loadConfig(
-    layerSettings(
-      settings,
-      values["max-delete-share"] === undefined
-        ? {}
-        : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
-      values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
-      values.concurrency === undefined ? {} : { BACKFILL_CONCURRENCY: String(values.concurrency) },
+  const config = namingFlags(values, () =>
+    loadConfig(
+      layerSettings(
+        settings,
+        values["max-delete-share"] === undefined
+          ? {}
+          : { RECONCILE_MAX_DELETE_SHARE: String(values["max-delete-share"]) },
+        values["no-messages"] ? { MIRROR_MESSAGES: "false" } : {},
+        values.concurrency === undefined ? {} : { BACKFILL_CONCURRENCY: String(values.concurrency) },
+      ),
+      { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
     ),
-    { requireTalkJS: true, isTTY: process.stderr.isTTY === true },
   );
   const { openMirror } = await import("./mirror.ts");
   const { runMirrorJob } = await import("./sync/jobs.ts");
   const signals = abortOnSignals();
   const mirror = await openMirror(config, { signal: signals.signal, logDestination: 2 });
   const progress = values.quiet === true ? null : await startProgress(kind, mirror, inv.env);
-  if (progress) mirror.ctx.onProgress = progress.onProgress;
+  // Pages committed by this invocation's runs (the conversation pass, then the message pass).
+  const pagesByRun = new Map<number, number>();
+  mirror.ctx.onProgress = (p) => {
+    pagesByRun.set(p.runId, p.pages);
+    progress?.onProgress(p);
+  };
   try {
     const summary = await runMirrorJob(mirror.ctx, kind, {
       settings: config.sync,
@@ -199,6 +245,15 @@ async function runJob(kind: "backfill" | "sync" | "reconcile", inv: Invocation):
     });
     const { formatRunSummary } = await import("./cli/format.ts");
     inv.out(values.json ? JSON.stringify(summary) : formatRunSummary(summary));
+  } catch (error) {
+    const signal = signals.received();
+    if (!signal) throw error;
+    let pages = 0;
+    for (const n of pagesByRun.values()) pages += n;
+    throw new StoppedOnRequest(
+      signal,
+      `stopped on request (${signal}) after page ${pages}; run again to resume`,
+    );
   } finally {
     progress?.stop();
     signals.dispose();
@@ -396,20 +451,16 @@ async function verifyCommand(inv: Invocation): Promise<void> {
   }
   const config = loadConfig(settings, { requireTalkJS: true, isTTY: process.stderr.isTTY === true });
   const talkjs = config.talkjs as NonNullable<AppConfig["talkjs"]>;
-  const { existsSync } = await import("node:fs");
-  if (config.database.provider === "sqlite" && !existsSync(config.database.filePath ?? "")) {
-    throw new MirrorError(
-      "NO_MIRROR",
-      `no database at ${config.database.filePath}: verify only reads an existing mirror (run backfill first, or set DATABASE_URL)`,
-    );
-  }
   const { loggerFor } = await import("./mirror.ts");
-  const { openStore } = await import("./store/store.ts");
+  const { openStoreForReading } = await import("./store/read-only.ts");
   const { createTalkJSClient } = await import("./talkjs/client.ts");
   const { runVerify } = await import("./sync/verify.ts");
   const logger = loggerFor(config, 2);
+  // Like status/report/export: a missing or unmigrated database is an error (exit 2), never created.
+  const store = await openStoreForReading(config.database, {
+    onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+  });
   const signals = abortOnSignals();
-  const store = await openStore(config.database);
   const client = createTalkJSClient({ ...talkjs, logger, signal: signals.signal });
   try {
     let summary: import("./sync/verify.ts").VerifySummary;
@@ -510,9 +561,21 @@ export async function main(
   try {
     await command({ args, env, out });
     return 0;
-  } catch (error) {
+  } catch (raw) {
+    if (raw instanceof OutputClosed) return 141; // 128 + SIGPIPE, quietly, as `yes | head` does
+    if (raw instanceof StoppedOnRequest) {
+      console.error(`talkjs-mirror ${name}: ${raw.message}`);
+      return SIGNAL_EXIT[raw.signal];
+    }
+    // A database failure that reached here unmapped (Prisma's invocation text, a driver code)
+    // is said in one line with its code; its detail only at LOG_LEVEL=debug.
+    const error = (isDriverError(raw) ? recognizeDatabaseError(raw) : undefined) ?? raw;
     const secrets = [env.TALKJS_SECRET_KEY, ...databaseUrlSecrets(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
+    const detail = (error as { detail?: unknown }).detail;
+    if (debugRequested && typeof detail === "string" && detail !== "") {
+      console.error(`talkjs-mirror ${name}: detail: ${redactSecrets(detail, secrets)}`);
+    }
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
   }
 }

@@ -27,3 +27,23 @@ export class ConfigError extends MirrorError {
     this.reason = reason;
   }
 }
+
+/**
+ * A one-shot command stopped by SIGINT or SIGTERM, as asked: not a failure to report as an error.
+ * The CLI prints the message and exits 128 + the signal's number (130, 143) as Unix tools do.
+ */
+export class StoppedOnRequest extends MirrorError {
+  readonly signal: "SIGINT" | "SIGTERM";
+
+  constructor(signal: "SIGINT" | "SIGTERM", message: string) {
+    super("STOPPED", message);
+    this.signal = signal;
+  }
+}
+
+/** The reader of our output went away (`export … | head`): stop quietly, like a Unix filter. */
+export class OutputClosed extends MirrorError {
+  constructor() {
+    super("OUTPUT_CLOSED", "the reader of the output closed it");
+  }
+}

@@ -3,7 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { type Env, loadConfig } from "../config/index.ts";
-import { ConfigError, MirrorError } from "../errors.ts";
+import { ConfigError, MirrorError, OutputClosed, StoppedOnRequest } from "../errors.ts";
 import { openStoreForReading } from "../store/read-only.ts";
 import type { Store } from "../store/store.ts";
 import { count } from "../units.ts";
@@ -130,10 +130,18 @@ export async function exportCommand(
   const target = values.out;
   const since = typeof values.since === "string" ? parseSince(values.since) : undefined;
   const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void =>
+  let received: "SIGINT" | "SIGTERM" | undefined;
+  const onSignal = (name: NodeJS.Signals): void => {
+    received = name === "SIGTERM" ? "SIGTERM" : "SIGINT";
     controller.abort(new MirrorError("ABORTED", `export stopped by ${name}`));
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // `export --out - | head`: the reader leaves, writes fail with EPIPE. Not an error to report.
+  const onStdoutError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === "EPIPE") controller.abort(new OutputClosed());
+  };
+  if (target === "-") process.stdout.on("error", onStdoutError);
   try {
     const filesTarget = typeof values["with-files"] === "string" ? values["with-files"] : undefined;
     if (filesTarget === "") throw new ConfigError("--with-files", "needs a directory to put the files in");
@@ -166,8 +174,20 @@ export async function exportCommand(
     // With --out - stdout carries the data: the summary goes to stderr.
     if (target === "-") process.stderr.write(`${line}\n`);
     else out(line);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EPIPE" || controller.signal.reason instanceof OutputClosed) {
+      throw new OutputClosed();
+    }
+    if (received) {
+      throw new StoppedOnRequest(
+        received,
+        `stopped on request (${received}); ${target === "-" ? "the output is incomplete" : `nothing was written to ${target}`}`,
+      );
+    }
+    throw error;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // onStdoutError stays: a write still queued when the reader left fails later, quietly too.
   }
 }

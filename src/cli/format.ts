@@ -24,7 +24,13 @@ export function formatRunSummary(summary: MirrorJobSummary): string {
   if (summary.kind === "backfill") {
     const b = summary as BackfillSummary;
     const windows = b.windows > 1 ? ` (${b.windows} windows)` : "";
-    lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${describeRun(b)}.`);
+    if (b.conversationPassCompletedAt) {
+      lines.push(
+        `Backfill resumed: its conversation pass had completed at ${b.conversationPassCompletedAt}; only the pending messages were fetched.`,
+      );
+    } else {
+      lines.push(`Backfill ${b.resumed ? "resumed and finished" : "finished"}${windows}: ${describeRun(b)}.`);
+    }
   } else if (summary.kind === "sync") {
     const s = summary as SyncSummary;
     if (s.backfill) lines.push(formatRunSummary(s.backfill));

@@ -19,6 +19,7 @@ import {
   requireString,
 } from "./env.ts";
 import { readFilesSettings } from "./files.ts";
+import { closestSetting, knownSettings } from "./known.ts";
 
 export type { SyncSettings } from "../sync/jobs.ts";
 export type { Env } from "./env.ts";
@@ -62,6 +63,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
   const talkjs = options.requireTalkJS ? readTalkJS(env) : undefined;
   const database = parseDatabaseUrl(readString(env, "DATABASE_URL") ?? DEFAULT_DATABASE_URL, {
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
+    busyTimeoutMs: readInteger(env, "SQLITE_BUSY_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
   });
   const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), ...database.secrets].filter(
     (s): s is string => !!s,
@@ -195,29 +197,36 @@ function defined<K extends string, V>(key: K, value: V | undefined): Partial<Rec
  * Reads a JSON config file: an object whose keys are setting names (as in the environment,
  * e.g. "DATABASE_URL") and whose values are strings, numbers or booleans.
  */
-export function readConfigFile(path: string): Record<string, string> {
+export function readConfigFile(
+  path: string,
+  /** How the file was named, which errors repeat: the flag or TALKJS_MIRROR_CONFIG. */
+  via: "--config" | "TALKJS_MIRROR_CONFIG" = "--config",
+): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new ConfigError("--config", `cannot read ${path}: ${(error as Error).message}`);
+    throw new ConfigError(via, `cannot read ${path}: ${(error as Error).message}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError("--config", `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(via, `${path} is not valid JSON: ${(error as Error).message}`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ConfigError(
-      "--config",
-      `${path} must hold a JSON object of settings, e.g. {"DATABASE_URL": "…"}`,
-    );
+    throw new ConfigError(via, `${path} must hold a JSON object of settings, e.g. {"DATABASE_URL": "…"}`);
   }
   const out: Record<string, string> = {};
+  const known = knownSettings();
   for (const [key, v] of Object.entries(value)) {
-    if (!/^[A-Z][A-Z0-9_]*$/.test(key)) {
-      throw new ConfigError("--config", `${path}: "${key}" is not a setting name (use e.g. TALKJS_APP_ID)`);
+    if (!known.has(key)) {
+      // A misspelt key would otherwise be ignored, and the default used without a word.
+      const guess = closestSetting(key);
+      throw new ConfigError(
+        via,
+        `${path}: "${key}" is not a setting${guess ? `; did you mean ${guess}?` : " (see the settings table in README.md)"}`,
+      );
     }
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
       throw new ConfigError(key, `in ${path} must be a string, number or boolean`);

@@ -4,6 +4,7 @@
 // Prisma upserts are >10x slower (bench/store-upsert.ts).
 import { contentHash } from "./hash.ts";
 import type { Db, Tx } from "./open.ts";
+import { withConnectionRetry } from "./retry.ts";
 import { chunk, MAX_PARAMS } from "./sql/shared.ts";
 import { addRunCounts, addTotals, isTotalsTable } from "./sql/totals.ts";
 import {
@@ -62,67 +63,70 @@ export async function batchUpsert<T>(
   const { seenAt, runId } = opts;
   const { pg } = db;
 
-  return db.client.$transaction(async (tx) => {
-    const written = new Set<string>();
-    const existing = new Set<string>();
-    const wasDeleted = new Set<string>();
-    for (const part of chunk(rows, table.rowsPerStatement)) {
-      const found = await tx.$queryRaw<{ id: string }[]>(
-        deletedIds(
-          table,
-          appId,
-          part.map((r) => r.id),
-        ),
-      );
-      for (const r of found) wasDeleted.add(r.id);
-      if (!pg) {
-        // SQLite has one writer and the adapter runs one transaction at a time, so what exists
-        // now still exists at the INSERT. (PostgreSQL reports inserts itself, see upsertRows.)
-        const ids = part.map((r) => r.id);
-        const found = await tx.$queryRaw<{ id: string }[]>(existingIds(table, appId, ids));
-        for (const r of found) existing.add(r.id);
+  // Everything the transaction computes lives inside it, so a retry starts clean.
+  return withConnectionRetry(db, () =>
+    db.client.$transaction(async (tx) => {
+      const written = new Set<string>();
+      const existing = new Set<string>();
+      const wasDeleted = new Set<string>();
+      for (const part of chunk(rows, table.rowsPerStatement)) {
+        const found = await tx.$queryRaw<{ id: string }[]>(
+          deletedIds(
+            table,
+            appId,
+            part.map((r) => r.id),
+          ),
+        );
+        for (const r of found) wasDeleted.add(r.id);
+        if (!pg) {
+          // SQLite has one writer and the adapter runs one transaction at a time, so what exists
+          // now still exists at the INSERT. (PostgreSQL reports inserts itself, see upsertRows.)
+          const ids = part.map((r) => r.id);
+          const found = await tx.$queryRaw<{ id: string }[]>(existingIds(table, appId, ids));
+          for (const r of found) existing.add(r.id);
+        }
+        const values = part.map((r) => rowValues(pg, table, r.item, { appId, hash: r.hash, seenAt, runId }));
+        const changed = await tx.$queryRaw<{ id: string; inserted?: boolean }[]>(
+          upsertRows(pg, table, values, runId),
+        );
+        for (const r of changed) {
+          written.add(r.id);
+          if (r.inserted === false) existing.add(r.id);
+        }
       }
-      const values = part.map((r) => rowValues(pg, table, r.item, { appId, hash: r.hash, seenAt, runId }));
-      const changed = await tx.$queryRaw<{ id: string; inserted?: boolean }[]>(
-        upsertRows(pg, table, values, runId),
-      );
-      for (const r of changed) {
-        written.add(r.id);
-        if (r.inserted === false) existing.add(r.id);
+      const unchanged = rows.filter((r) => !written.has(r.id)).map((r) => r.id);
+      for (const ids of chunk(unchanged, MAX_PARAMS)) {
+        await tx.$executeRaw(touchUnchanged(pg, table, appId, ids, seenAt, runId));
       }
-    }
-    const unchanged = rows.filter((r) => !written.has(r.id)).map((r) => r.id);
-    for (const ids of chunk(unchanged, MAX_PARAMS)) {
-      await tx.$executeRaw(touchUnchanged(pg, table, appId, ids, seenAt, runId));
-    }
-    const changedItems = rows.filter((r) => written.has(r.id)).map((r) => r.item);
-    if (opts.afterWrite) await opts.afterWrite(tx, changedItems);
-    if (opts.beforeCommit) await opts.beforeCommit(tx);
-    const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: unchanged.length };
-    let resurrected = 0;
-    for (const r of rows) {
-      if (!written.has(r.id)) continue;
-      if (existing.has(r.id)) counts.updated++;
-      else counts.inserted++;
-      if (wasDeleted.has(r.id)) resurrected++;
-    }
-    // The counters commit with the page: a run killed after it still shows it, and the totals
-    // /metrics reads never drift from the rows.
-    const name = tableName(table);
-    if (isTotalsTable(name) && counts.inserted + resurrected > 0) {
-      await tx.$executeRaw(addTotals(pg, appId, name, counts.inserted + resurrected, -resurrected));
-    }
-    if (opts.countInRun) {
-      await tx.$executeRaw(
-        addRunCounts(opts.countInRun.runId, {
-          ...counts,
-          pages: opts.countInRun.pages,
-          fetched: items.length,
-        }),
-      );
-    }
-    return counts;
-  }, TRANSACTION);
+      const changedItems = rows.filter((r) => written.has(r.id)).map((r) => r.item);
+      if (opts.afterWrite) await opts.afterWrite(tx, changedItems);
+      if (opts.beforeCommit) await opts.beforeCommit(tx);
+      const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: unchanged.length };
+      let resurrected = 0;
+      for (const r of rows) {
+        if (!written.has(r.id)) continue;
+        if (existing.has(r.id)) counts.updated++;
+        else counts.inserted++;
+        if (wasDeleted.has(r.id)) resurrected++;
+      }
+      // The counters commit with the page: a run killed after it still shows it, and the totals
+      // /metrics reads never drift from the rows.
+      const name = tableName(table);
+      if (isTotalsTable(name) && counts.inserted + resurrected > 0) {
+        await tx.$executeRaw(addTotals(pg, appId, name, counts.inserted + resurrected, -resurrected));
+      }
+      if (opts.countInRun) {
+        await tx.$executeRaw(
+          addRunCounts(opts.countInRun.runId, {
+            ...counts,
+            pages: opts.countInRun.pages,
+            fetched: items.length,
+          }),
+        );
+      }
+      return counts;
+    }, TRANSACTION),
+  );
 }
 
 /** Soft-deletes the live rows among `ids` (deletions confirmed at TalkJS); returns how many changed. */

@@ -19,6 +19,8 @@ export interface DatabaseConfig {
   secrets: string[];
   /** PostgreSQL connection pool size (SQLite always has one writer connection). */
   poolSize: number;
+  /** SQLite only: how long a writer waits for another writer before failing with DB_BUSY (ms). */
+  busyTimeoutMs?: number;
 }
 
 const ACCEPTED =
@@ -32,7 +34,7 @@ const ACCEPTED =
  */
 export function parseDatabaseUrl(
   url: string,
-  options: { poolSize?: number; cwd?: string; home?: string } = {},
+  options: { poolSize?: number; cwd?: string; home?: string; busyTimeoutMs?: number } = {},
 ): DatabaseConfig {
   const poolSize = options.poolSize ?? 5;
   const trimmed = url.trim();
@@ -65,7 +67,14 @@ export function parseDatabaseUrl(
       );
     }
     const filePath = path.resolve(options.cwd ?? process.cwd(), decoded);
-    return { provider: "sqlite", url: `file:${filePath}`, filePath, poolSize: 1, secrets: [] };
+    return {
+      provider: "sqlite",
+      url: `file:${filePath}`,
+      filePath,
+      poolSize: 1,
+      secrets: [],
+      ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
+    };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === "postgres" || scheme === "postgresql") {

@@ -4,7 +4,7 @@
 // /readyz body or sync_runs.error. `databaseError()` maps them to a DatabaseError whose message
 // says what happened and what to do; the raw text stays on `detail` for debug logs.
 import { MirrorError } from "../errors.ts";
-import { maskDatabaseText } from "./database-url.ts";
+import { maskDatabaseText, redactDatabaseUrl } from "./database-url.ts";
 
 export type DatabaseErrorCode =
   | "DB_READONLY"
@@ -45,7 +45,7 @@ interface Rule {
 const RULES: Rule[] = [
   {
     code: "DB_READONLY",
-    test: /SQLITE_READONLY|readonly database|read-only (?:database|file|transaction)|\b25006\b/i,
+    test: /SQLITE_READONLY|readonly database|read-only (?:database|file|transaction)|\b25006\b|EACCES|EROFS|EPERM/i,
     message:
       "the database is read-only (the file, its directory or the mount is not writable, or the server is a read replica); give the process write access or point DATABASE_URL at a writable database",
   },
@@ -99,7 +99,7 @@ const RULES: Rule[] = [
   },
   {
     code: "DB_UNREACHABLE",
-    test: /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|Can't reach database server|connect timeout|timeout expired/i,
+    test: /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|Can't reach database server|connect timeout|timeout expired|not currently accepting connections|the database system is (?:starting up|shutting down)/i,
     message: "PostgreSQL is not reachable; check the host and port in DATABASE_URL and that the server is up",
   },
   {
@@ -128,6 +128,23 @@ function flatten(error: unknown, depth = 0): string {
 }
 
 /**
+ * Whether `error` came from the database layer: Prisma's client errors, better-sqlite3's
+ * SqliteError, node-postgres's server errors (they carry a severity) — not, say, a network error
+ * of the TalkJS client that happens to mention ECONNRESET.
+ */
+export function isDriverError(error: unknown): boolean {
+  if (error instanceof DatabaseError) return true;
+  if (error === null || typeof error !== "object") return false;
+  const e = error as { name?: unknown; code?: unknown; severity?: unknown; constructor?: { name?: unknown } };
+  const name = String(e.constructor?.name ?? e.name ?? "");
+  return (
+    /^Prisma|^SqliteError$|^DriverAdapterError$/.test(name) ||
+    typeof e.severity === "string" ||
+    (typeof e.code === "string" && /^(P\d{4}|SQLITE_\w+)$/.test(e.code))
+  );
+}
+
+/**
  * `error` as a DatabaseError when it is a recognisable database failure (an already mapped one is
  * returned as is), otherwise undefined. `url` masks the connection string in the detail.
  */
@@ -139,7 +156,8 @@ export function recognizeDatabaseError(error: unknown, url?: string): DatabaseEr
   if (!rule) return undefined;
   const raw = error instanceof Error ? error.message : String(error);
   const detail = url ? maskDatabaseText(raw, url) : raw;
-  return new DatabaseError(rule.code, rule.message, detail, error);
+  const message = url ? `${redactDatabaseUrl(url)}: ${rule.message}` : rule.message;
+  return new DatabaseError(rule.code, message, detail, error);
 }
 
 /** Like recognizeDatabaseError, but always a DatabaseError (DB_ERROR with the first line when unknown). */

@@ -12,7 +12,7 @@ import { createHash, randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { MirrorError } from "../errors.ts";
-import { redactDatabaseUrl } from "./database-url.ts";
+import { databaseError } from "./db-errors.ts";
 import type { Client, Db } from "./open.ts";
 import { ADVISORY_UNLOCK, SQLITE_LOCK_BEGIN, SQLITE_LOCK_END, TRY_ADVISORY_LOCK } from "./sql/locks.ts";
 import type { RunLock, RunLockHolder, RunLockInfo } from "./types.ts";
@@ -117,10 +117,7 @@ async function acquirePostgresLock(
   try {
     await session.connect();
   } catch (error) {
-    throw new MirrorError(
-      "DB_OPEN_FAILED",
-      `Cannot open the lock connection to PostgreSQL ${redactDatabaseUrl(url)}: ${(error as Error).message}`,
-    );
+    throw databaseError(error, url);
   }
   // A lock connection that dies must never crash the process (the lost signal reports it below).
   session.on("error", () => {});

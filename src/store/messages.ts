@@ -11,6 +11,7 @@ import {
   markPendingDeleted,
   messageStats,
   messageWork,
+  messageWorkCounts,
   noteMissing,
   notePendingDelete,
   requeueHistoriesSince,
@@ -207,5 +208,11 @@ export class MessageStore {
   async stats(appId: string): Promise<MessageStats> {
     const [row] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(messageStats(appId));
     return { live: toNumber(row?.live), deleted: toNumber(row?.deleted) };
+  }
+
+  /** Conversations with messages, and how many of them still have messages to fetch. */
+  async workCounts(appId: string): Promise<{ total: number; pending: number }> {
+    const [row] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(messageWorkCounts(appId));
+    return { total: toNumber(row?.total), pending: toNumber(row?.pending) };
   }
 }

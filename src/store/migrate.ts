@@ -11,6 +11,7 @@ import pg from "pg";
 import { MirrorError } from "../errors.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
 import { maskDatabaseText, redactDatabaseUrl } from "./database-url.ts";
+import { databaseError, recognizeDatabaseError } from "./db-errors.ts";
 import { listMigrations, noFilter, openSchemaEngine } from "./schema-engine.ts";
 
 /** prisma/migrations/ of this package; the same relative path works from src/store/ and dist/store/. */
@@ -22,8 +23,12 @@ export function migrationsDir(provider: DatabaseProvider): string {
 
 /** Thrown when a migration cannot be applied; the database is left for an operator to inspect. */
 export class MigrationError extends MirrorError {
-  constructor(message: string, cause: unknown) {
+  /** The engine's whole message (masked), backtrace included: for debug logs. */
+  readonly detail: string;
+
+  constructor(message: string, cause: unknown, detail = "") {
     super("DB_MIGRATION_FAILED", message, { cause });
+    this.detail = detail;
   }
 }
 
@@ -49,7 +54,10 @@ export async function migrateDatabase(
   options: { migrationsDir?: string; schemaEngineDebug?: boolean } = {},
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? migrationsDir(db.provider);
-  ensureDatabaseDirectory(db);
+  // SQLite: open the file ourselves first. The schema engine reports a directory in its place, a
+  // read-only directory or a file that is not SQLite as "External error id#0" or a Rust
+  // backtrace; better-sqlite3 says which, and databaseError() turns that into one line.
+  if (db.provider === "sqlite") prepareSqliteFile(db);
   // Every command starts with this call. When nothing is pending, answer from _prisma_migrations
   // without starting the schema engine: it needs exclusive access to a SQLite file (it resets the
   // journal mode), so it would wait on any other process that has the file open — a running sync,
@@ -62,6 +70,7 @@ export async function migrateDatabase(
         // instead of failing at once on a busy file.
         new PrismaBetterSqlite3({ url: db.url, timeout: 30_000 })
       : new PrismaPg({ connectionString: db.url, max: 1 });
+  let applied: string[];
   try {
     const { engine, close } = await openSchemaEngine(factory, { debug: options.schemaEngineDebug === true });
     try {
@@ -70,16 +79,57 @@ export async function migrateDatabase(
         throw new Error(`no migrations found in ${dir}`);
       }
       const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilter });
-      return appliedMigrationNames;
+      applied = appliedMigrationNames;
     } finally {
       await close();
     }
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    // A failure of the database itself (unreachable, read-only, not SQLite…) is said in one line;
+    // a failing migration keeps the engine's message, without its backtrace.
+    const known = recognizeDatabaseError(error, db.url);
+    if (known && known.code !== "DB_NOT_MIGRATED" && known.code !== "DB_ERROR") throw known;
+    const detail = scrub(error instanceof Error ? error.message : String(error), db);
     throw new MigrationError(
-      `Migrating the ${db.provider} database ${redactDatabaseUrl(db.url)} failed: ${scrub(detail, db)}`,
+      `Migrating the ${db.provider} database ${redactDatabaseUrl(db.url)} failed: ${withoutBacktrace(detail)}`,
       error,
+      detail,
     );
+  }
+  // The engine leaves the file in rollback-journal mode, where one open read transaction (an
+  // analyst's sqlite3) makes every writer fail: put it back in WAL mode.
+  if (db.provider === "sqlite") prepareSqliteFile(db);
+  return applied;
+}
+
+/** The schema engine's message without the Rust span trace it appends ("   0: sql_schema_…"). */
+function withoutBacktrace(message: string): string {
+  const lines = message.split("\n");
+  const trace = lines.findIndex((l) => /^\s*\d+: \S/.test(l) || /^\s*at \S+\.rs:\d+/.test(l));
+  return (trace < 0 ? lines : lines.slice(0, trace))
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .join(" ");
+}
+
+/**
+ * Creates the SQLite file's directory, opens the file (creating it) and puts it in WAL mode, so
+ * readers never block the writer. Failures that say what is wrong with the file (cannot open,
+ * read-only, not SQLite, I/O) are thrown as one-line DatabaseErrors; a busy file is left to the
+ * steps after (they wait on it).
+ */
+function prepareSqliteFile(db: DatabaseConfig): void {
+  if (!db.filePath) return;
+  try {
+    ensureDatabaseDirectory(db);
+    const sqlite = new Database(db.filePath, { timeout: 1_000 });
+    try {
+      sqlite.pragma("journal_mode = WAL");
+    } finally {
+      sqlite.close();
+    }
+  } catch (error) {
+    const known = databaseError(error, db.url);
+    if (known.code !== "DB_BUSY") throw known;
   }
 }
 

@@ -6,14 +6,19 @@ import { pathToFileURL } from "node:url";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { Logger } from "pino";
-import { MirrorError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { PrismaClient as SqliteClient } from "../generated/prisma/client.ts";
 import { PrismaClient as PgClient } from "../generated/prisma-pg/client.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
-import { maskDatabaseText, parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
+import { parseDatabaseUrl, redactDatabaseUrl } from "./database-url.ts";
 import { databaseError } from "./db-errors.ts";
 import { ensureDatabaseDirectory } from "./migrate.ts";
+
+/**
+ * How long a SQLite writer waits for another writer before failing with DB_BUSY. The file is in
+ * WAL mode, so readers (status, an analyst's sqlite3) never block it; only another write can.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000; // SQLITE_BUSY_TIMEOUT_MS's default (src/config)
 
 /** Both generated clients expose the same model API; the SQLite client's types stand in for both. */
 export type Client = SqliteClient;
@@ -77,18 +82,16 @@ export async function openDatabase(
   } else if (db.provider === "sqlite") {
     ensureDatabaseDirectory(db);
     // better-sqlite3 holds one connection: a single writer. `timeout` is its busy timeout (ms).
-    client = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: db.url, timeout: 5_000 }) });
+    client = new SqliteClient({
+      adapter: new PrismaBetterSqlite3({ url: db.url, timeout: db.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS }),
+    });
     try {
       await client.$queryRaw`PRAGMA journal_mode = WAL`;
       await client.$executeRaw`PRAGMA synchronous = NORMAL`;
       await client.$executeRaw`PRAGMA foreign_keys = ON`;
     } catch (error) {
       await client.$disconnect();
-      throw new MirrorError(
-        "DB_OPEN_FAILED",
-        `Cannot open SQLite database ${db.filePath ?? db.url}: ${String(error)}`,
-        { cause: error },
-      );
+      throw databaseError(error, db.url);
     }
   } else {
     // The PG client's model types are identical in shape to the SQLite one's (same schema,
@@ -100,12 +103,7 @@ export async function openDatabase(
       await client.$queryRaw`SELECT 1`;
     } catch (error) {
       await client.$disconnect();
-      const detail = maskDatabaseText(String(error), db.url);
-      throw new MirrorError(
-        "DB_OPEN_FAILED",
-        `Cannot connect to PostgreSQL ${redactDatabaseUrl(db.url)}: ${detail}`,
-        { cause: error },
-      );
+      throw databaseError(error, db.url);
     }
   }
   logger?.debug({ provider: db.provider, url: redactDatabaseUrl(db.url) }, "store opened");

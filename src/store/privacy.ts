@@ -7,6 +7,7 @@
 import type { Conversation, Message, MirroredUser } from "../talkjs/types.ts";
 import { contentHash } from "./hash.ts";
 import type { Db } from "./open.ts";
+import { withConnectionRetry } from "./retry.ts";
 import {
   blankRunError,
   blankStreamError,
@@ -32,7 +33,10 @@ import { toNumber } from "./sql/shared.ts";
 
 /** The erased users of an app (read once per page written: the table is tiny, by primary key). */
 export async function erasedIds(db: Db, appId: string): Promise<Set<string>> {
-  const rows = await db.client.$queryRaw<{ user_id: string }[]>(erasedUserIds(appId));
+  // Part of every page write: retried on a lost connection like the page transaction (./retry.ts).
+  const rows = await withConnectionRetry(db, () =>
+    db.client.$queryRaw<{ user_id: string }[]>(erasedUserIds(appId)),
+  );
   return new Set(rows.map((r) => r.user_id));
 }
 

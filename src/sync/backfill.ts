@@ -19,7 +19,7 @@ import {
 } from "../talkjs/pagination.ts";
 import { mergePages, pipelinePages } from "./pipeline.ts";
 import { addPage, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
-import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM } from "./streams.ts";
+import { ACTIVITY_STREAM, BACKFILL_STREAM, CREATED_STREAM, MESSAGES_STREAM } from "./streams.ts";
 
 export interface BackfillOptions {
   /** Ignore a saved cursor and start a fresh pass. */
@@ -35,6 +35,11 @@ export interface BackfillOptions {
 
 export interface BackfillSummary extends RunSummary {
   resumed: boolean;
+  /**
+   * Set when the conversation pass had already completed (at this time) and only its message
+   * pass was left: nothing was listed again (the counters are 0).
+   */
+  conversationPassCompletedAt?: string;
   /** Windows of this pass (1 = the sequential listing). */
   windows: number;
 }
@@ -294,4 +299,20 @@ function isWindow(w: unknown): w is BackfillWindow {
   const { from, until, pager, done } = w as BackfillWindow;
   const bound = (b: unknown) => b === null || typeof b === "number";
   return bound(from) && bound(until) && isPager(pager) && typeof done === "boolean";
+}
+
+/**
+ * When the last complete conversation pass is not yet followed by a completed message pass (a
+ * backfill killed during its messages): the time that pass completed; otherwise null. A resumed
+ * backfill then goes straight to the pending messages instead of listing every conversation again.
+ */
+export async function messagesPendingAfterPass(
+  ctx: Pick<SyncContext, "store" | "appId">,
+): Promise<Date | null> {
+  const backfill = await ctx.store.getSyncState(ctx.appId, BACKFILL_STREAM);
+  if (backfill?.watermark == null || backfill.cursor != null) return null;
+  const messages = await ctx.store.getSyncState(ctx.appId, MESSAGES_STREAM);
+  const done = messages?.lastSuccessAt;
+  if (done && done.getTime() >= backfill.watermark.getTime()) return null;
+  return backfill.lastSuccessAt ?? backfill.watermark;
 }

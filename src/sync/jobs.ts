@@ -2,14 +2,15 @@
 // then (unless turned off) the message pass for the conversations that pass changed and the users
 // pass (./users.ts) — one piece of code, so the one-shot commands and the container behave the same.
 
+import { zeroCounts } from "../counts.ts";
 import { MirrorError } from "../errors.ts";
-import { type BackfillSummary, runBackfill } from "./backfill.ts";
+import { type BackfillSummary, messagesPendingAfterPass, runBackfill } from "./backfill.ts";
 import { type FilesJobOptions, type FilesSettings, type FilesSummary, runFilesJob } from "./files.ts";
 import { runSync, type SyncSummary } from "./incremental.ts";
 import { withRunLock } from "./lock.ts";
 import { type MessagePassSummary, runMessagePass } from "./messages.ts";
 import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
-import type { SyncContext } from "./run.ts";
+import { clock, type SyncContext } from "./run.ts";
 import {
   hasListedUsers,
   recordingUserIds,
@@ -121,6 +122,38 @@ async function conversationsAndMessages(
   options: MirrorJobOptions,
 ): Promise<MirrorJobSummary> {
   const { settings } = options;
+  const messageOptions = {
+    deep: kind === "reconcile" && options.deepMessages === true,
+    concurrency: settings.messageConcurrency,
+    deletions: {
+      maxDeleteShare: settings.maxDeleteShare,
+      allowMassDelete: options.allowMassDelete === true,
+      ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
+    },
+  };
+  // A backfill killed during its message pass: the conversation pass completed (and is recorded),
+  // so the resume goes straight to the pending messages instead of listing everything again.
+  if (kind === "backfill" && !options.restart && settings.mirrorMessages) {
+    const completedAt = await messagesPendingAfterPass(ctx);
+    if (completedAt) {
+      ctx.logger.info(
+        { conversationPassCompletedAt: completedAt.toISOString() },
+        "backfill resuming its message pass (the conversation pass had completed)",
+      );
+      const messages = await runMessagePass(ctx, messageOptions);
+      return {
+        kind: "backfill",
+        runId: messages.runId,
+        ...zeroCounts(),
+        startedAt: clock(ctx),
+        durationMs: 0,
+        resumed: true,
+        windows: 0,
+        conversationPassCompletedAt: completedAt.toISOString(),
+        messages,
+      };
+    }
+  }
   const summary: BackfillSummary | SyncSummary | ReconcileSummary =
     kind === "backfill"
       ? await runBackfill(ctx, {
@@ -138,14 +171,6 @@ async function conversationsAndMessages(
             allowMassDelete: options.allowMassDelete === true,
           });
   if (!settings.mirrorMessages) return summary;
-  const messages = await runMessagePass(ctx, {
-    deep: kind === "reconcile" && options.deepMessages === true,
-    concurrency: settings.messageConcurrency,
-    deletions: {
-      maxDeleteShare: settings.maxDeleteShare,
-      allowMassDelete: options.allowMassDelete === true,
-      ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
-    },
-  });
+  const messages = await runMessagePass(ctx, messageOptions);
   return { ...summary, messages };
 }

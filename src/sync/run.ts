@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { addCounts, countsOf, type RunCounts, zeroCounts } from "../counts.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
+import { isDriverError, recognizeDatabaseError } from "../store/db-errors.ts";
 import type { Store, UpsertCounts } from "../store/store.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import type { ConversationPage } from "../talkjs/pagination.ts";
@@ -111,7 +112,12 @@ async function finishRecordedRun(
   const log = ctx.logger;
   try {
     await body(progress);
-  } catch (thrown) {
+  } catch (raw) {
+    // A database failure (Prisma's multi-line invocation text, a driver code) becomes one line
+    // with a code: what the operator sees, what sync_runs.error stores. The detail is for debug.
+    const known = isDriverError(raw) ? recognizeDatabaseError(raw) : undefined;
+    const thrown = known ?? raw;
+    if (known) log.debug({ code: known.code, detail: known.detail }, "database error detail");
     const aborted = ctx.signal?.aborted === true;
     // A lost run lock aborts the run: record why, not the aborted request it surfaced as.
     const reason: unknown = ctx.signal?.reason;

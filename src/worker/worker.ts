@@ -15,11 +15,12 @@ import { hasCompletedBackfill } from "../sync/backfill.ts";
 import { runFilesJob } from "../sync/files.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
 import { pruneRunHistory } from "../sync/retention.ts";
+import { readStatus } from "../sync/status.ts";
 import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { type JobKind, JobRunner, type SkipReason } from "./jobs.ts";
 import { createMetrics, type WorkerMetrics } from "./metrics.ts";
-import { decideReadiness, type Readiness } from "./readiness.ts";
+import { decideReadiness, initialBackfill, type Readiness } from "./readiness.ts";
 
 /** How often the worker prunes sync_runs (SYNC_RUNS_RETENTION_DAYS). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -135,16 +136,16 @@ export async function startWorker(
       consecutiveFailures: { ...consecutiveFailures },
     };
     try {
-      const backfill = await store.getSyncState(appId, BACKFILL_STREAM);
+      const initial = await initialBackfill(store, appId, config.sync.mirrorMessages);
       const created = await store.getSyncState(appId, CREATED_STREAM);
-      const backfillComplete = backfill?.watermark != null;
-      const times = [created?.lastSuccessAt, backfillComplete ? backfill?.lastSuccessAt : null]
+      const times = [created?.lastSuccessAt, initial.completedAt]
         .filter((d): d is Date => d != null)
         .map((d) => d.getTime());
       return decideReadiness({
         ...input,
         database: { ok: true },
-        backfillComplete,
+        backfillComplete: initial.complete,
+        backfillProgress: initial.progress,
         lastSuccessAt: times.length > 0 ? Math.max(...times) : null,
       });
     } catch (error) {

@@ -70,8 +70,8 @@ describe.each(PROVIDERS)("verify command on %s", (provider) => {
     try {
       const file = path.join(dir, "none.db");
       const missing = await runCli(["verify"], { ...env, DATABASE_URL: `file:${file}` });
-      expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/NO_MIRROR.*no database at/);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/DB_MISSING.*no mirror database at/);
       expect(existsSync(file)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

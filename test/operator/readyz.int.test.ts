@@ -85,4 +85,73 @@ describe.each(PROVIDERS)("/readyz on %s", (provider) => {
       }
     },
   );
+
+  it.skipIf(skip)(
+    "during the initial backfill (conversations and messages) 503 'initial backfill in progress', never stale; /healthz 200",
+    async () => {
+      // A slow message pass, much longer than the allowed staleness.
+      const sim = await startSimulator({
+        conversations: 60,
+        seed: 4,
+        appId: `readyz_init_${provider}`,
+        latencyMs: 25,
+      });
+      const db = await freshDatabase(provider);
+      const settings = {
+        TALKJS_APP_ID: sim.appId,
+        TALKJS_SECRET_KEY: sim.secretKey,
+        TALKJS_API_URL: sim.url,
+        TALKJS_RATE_LIMIT_PER_SECOND: "1000",
+        TALKJS_RATE_LIMIT_BURST: "1000",
+        MESSAGES_CONCURRENCY: "1",
+        DATABASE_URL: db.url,
+        METRICS_HOST: "127.0.0.1",
+        METRICS_PORT: "0",
+        READY_MAX_STALENESS_MS: "1000",
+        SYNC_CRON: "0 0 1 1 *",
+        RECONCILE_CRON: "0 0 1 1 *",
+      };
+      const worker = await startWorker(
+        loadConfig(settings, { requireTalkJS: true }),
+        loadWorkerSettings(settings),
+        { logger: capture([]) },
+      );
+      const reasons: string[] = [];
+      try {
+        let idle = false;
+        const done = worker.jobs.idle().then(() => {
+          idle = true;
+        });
+        while (!idle) {
+          const ready = await fetch(`${worker.url}/readyz`);
+          const body = (await ready.json()) as { ready: boolean; reasons: string[] };
+          if (!idle && !body.ready) {
+            expect(ready.status).toBe(503);
+            reasons.push(...body.reasons);
+          }
+          expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await done;
+        expect(reasons.length).toBeGreaterThan(0);
+        for (const reason of reasons) {
+          expect(reason).toMatch(
+            /^initial backfill in progress \((conversations: [\d,]+ mirrored so far|messages: [\d,]+ of [\d,]+ conversations)\)$/,
+          );
+        }
+        // The message pass took longer than READY_MAX_STALENESS_MS, and was reported as such.
+        expect(reasons.some((r) => r.includes("messages:"))).toBe(true);
+        const after = await fetch(`${worker.url}/readyz`);
+        expect(after.status, JSON.stringify(await after.clone().json())).toBe(200);
+        // Staleness counts from the end of the initial backfill: no sync runs here, so it comes.
+        await new Promise((r) => setTimeout(r, 1_100));
+        const stale = (await (await fetch(`${worker.url}/readyz`)).json()) as { reasons: string[] };
+        expect(stale.reasons[0]).toMatch(/the last successful sync was \d+ s ago/);
+      } finally {
+        await worker.stop("test done");
+        await sim.close();
+        await db.drop();
+      }
+    },
+  );
 });

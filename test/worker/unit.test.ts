@@ -105,8 +105,16 @@ describe("decideReadiness", () => {
       "the database check failed (DB_UNREACHABLE); see the log",
     ]);
     expect(decideReadiness({ ...base, backfillComplete: false }).reasons).toEqual([
-      "the initial backfill has not completed yet",
+      "initial backfill in progress",
     ]);
+    expect(
+      decideReadiness({
+        ...base,
+        backfillComplete: false,
+        backfillProgress: "messages: 3 of 9 conversations",
+        lastSuccessAt: 0,
+      }).reasons,
+    ).toEqual(["initial backfill in progress (messages: 3 of 9 conversations)"]);
     expect(decideReadiness({ ...base, lastSuccessAt: null }).reasons).toEqual(["no sync has succeeded yet"]);
     const stale = decideReadiness({
       ...base,

@@ -126,3 +126,16 @@ export function requeueHistoriesSince(pg: boolean, appId: string, since: Date): 
   return sql`UPDATE message_sync_state SET last_message_id = NULL, newest_message_at = NULL
     WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}`;
 }
+
+/**
+ * /readyz during the initial backfill: live conversations with messages (`total`) and those whose
+ * messages are not mirrored up to their lastMessage yet (`pending`). The work list's scan
+ * (conversations primary key range joined to message_sync_state), counted.
+ */
+export function messageWorkCounts(appId: string): Sql {
+  return sql`SELECT COUNT(*) AS total,
+      SUM(CASE WHEN s.last_message_id IS NULL OR s.last_message_id <> c.last_message_id THEN 1 ELSE 0 END) AS pending
+    FROM conversations c
+    LEFT JOIN message_sync_state s ON s.app_id = c.app_id AND s.conversation_id = c.id
+    WHERE c.app_id = ${appId} AND c.deleted_at IS NULL AND c.last_message_id IS NOT NULL`;
+}
