@@ -8,7 +8,8 @@
 // usage: tsx bench/sync.ts [--conversations 100000] [--reps 3] [--databases sqlite,postgresql]
 //          [--latency-ms 20] [--latency-conversations 10000] [--naive-limit 3000]
 //          [--message-conversations 10000] [--parallel-conversations 10000] [--large 0] [--quick] [--smoke]
-//          [--only core,messages,parallel,large,latency]   (default: all; large needs --large N)
+//          [--budget-conversations 3000]
+//          [--only core,messages,parallel,large,latency,budget]   (default: all; large needs --large N)
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // scratch databases are created and dropped.
 import os from "node:os";
@@ -16,13 +17,14 @@ import { parseBenchArgs, SECTIONS, type SectionName } from "./lib/config.ts";
 import type { Db } from "./lib/db.ts";
 import { fmt, ResultsTable } from "./lib/results.ts";
 import type { BenchContext, Section } from "./lib/section.ts";
+import { budget } from "./sections/budget.ts";
 import { core } from "./sections/core.ts";
 import { large } from "./sections/large.ts";
 import { latency } from "./sections/latency.ts";
 import { messages } from "./sections/messages.ts";
 import { parallel } from "./sections/parallel.ts";
 
-const RUN: Record<SectionName, Section> = { core, messages, parallel, large, latency };
+const RUN: Record<SectionName, Section> = { core, messages, parallel, large, latency, budget };
 
 async function main(): Promise<void> {
   const config = parseBenchArgs();

@@ -14,7 +14,15 @@ import { createTalkJSClient, type TalkJSClient } from "../src/talkjs/client.ts";
 import { pageConversations } from "../src/talkjs/pagination.ts";
 import { naiveUpsert, openNaiveClient } from "./lib/naive.ts";
 
-export type TaskOp = "fetch" | "backfill" | "naive" | "sync" | "reconcile" | "messages" | "sync+messages";
+export type TaskOp =
+  | "fetch"
+  | "backfill"
+  | "naive"
+  | "sync"
+  | "reconcile"
+  | "messages"
+  | "sync+messages"
+  | "backfill+messages";
 
 export interface TaskSpec {
   op: TaskOp;
@@ -30,6 +38,8 @@ export interface TaskSpec {
   clockSkewMs?: number;
   /** backfill: concurrent windows (1 = the sequential pager). */
   concurrency?: number;
+  /** backfill+messages: conversations whose messages are fetched at once. */
+  messageConcurrency?: number;
 }
 
 export interface TaskResult {
@@ -38,6 +48,9 @@ export interface TaskResult {
   conversations: number;
   requests: number;
   maxRssMb: number;
+  /** 429 answers, and the time all requests were paused by them (ms). */
+  rateLimited: number;
+  pausedMs: number;
   inserted?: number;
   updated?: number;
   unchanged?: number;
@@ -106,6 +119,25 @@ async function main(spec: TaskSpec): Promise<TaskResult> {
         },
       };
     }
+    if (spec.op === "backfill+messages") {
+      // A first mirror as `backfill` runs it: the conversations, then every history.
+      const b = await runBackfill(ctx, {
+        clockSkewMs: skew,
+        restart: true,
+        concurrency: spec.concurrency ?? 1,
+      });
+      const before = client.stats.requests;
+      const m = await runMessagePass(ctx, { concurrency: spec.messageConcurrency ?? 4 });
+      return {
+        ...result(spec.op, t0, b.fetched, client),
+        messages: {
+          seconds: 0,
+          fetched: m.fetched,
+          conversations: m.conversations,
+          requests: client.stats.requests - before,
+        },
+      };
+    }
     let summary: RunSummary;
     if (spec.op === "backfill") {
       summary = await runBackfill(ctx, {
@@ -133,6 +165,8 @@ function result(op: TaskOp, t0: number, conversations: number, client: TalkJSCli
     seconds: (performance.now() - t0) / 1000,
     conversations,
     requests: client.stats.requests,
+    rateLimited: client.stats.rateLimited,
+    pausedMs: client.stats.pausedMs,
     // maxRSS is in kilobytes.
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };

@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type AppConfig, type Env, layerSettings, loadConfig, readConfigFile } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
+import { databaseUrlSecrets } from "./store/database-url.ts";
 import { VERSION } from "./version.ts";
 
 // Commands import their modules lazily so `help` stays instant and the simulator does not load Prisma.
@@ -22,14 +23,17 @@ Commands:
   status      What is mirrored: counts, last runs, watermarks, lag.
   report      Analytics: totals, per-day charts, top participants, custom fields, dormant, messages
               per day, top senders, response times, freshness.
+  forget      Erase one user's personal data from the mirror, durably (--user ID --yes; --undo lifts it).
+  purge       Hard-delete rows deleted at TalkJS before an age (--deleted-before 90d --yes).
   export      Write the mirror as NDJSON (optionally gzipped, optionally with messages) to a file or stdout.
+  verify      Check a random sample of the mirror against TalkJS (read-only); exit 1 if anything differs.
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
   help        Show this help.
   version     Print the version.
 
-Options for backfill, sync, reconcile, status, report, export and migrate:
+Options for backfill, sync, reconcile, status, report, export, verify and migrate:
   --app ID              TalkJS app id (TALKJS_APP_ID)
   --database-url URL    file:PATH (SQLite) or postgresql://… (DATABASE_URL)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (LOG_LEVEL)
@@ -88,7 +92,7 @@ function parseCommand(inv: Invocation, extra: Options): Parsed {
   const configPath = typeof values.config === "string" ? values.config : inv.env.TALKJS_MIRROR_CONFIG;
   const file = configPath ? readConfigFile(configPath) : {};
   const settings = layerSettings(file, inv.env, flags);
-  knownSecrets.push(settings.TALKJS_SECRET_KEY, passwordOf(settings.DATABASE_URL));
+  knownSecrets.push(settings.TALKJS_SECRET_KEY, ...databaseUrlSecrets(settings.DATABASE_URL));
   return { values, settings };
 }
 
@@ -133,7 +137,11 @@ some. Runs a backfill first if none has completed.`,
 Lists every conversation to refresh every row, then marks deleted the live rows that were absent
 from the complete listing AND answer 404 — never more than RECONCILE_MAX_DELETE_SHARE of the mirror
 at once unless --allow-mass-delete is given. --messages also re-reads every conversation's whole
-message history (catches edited and deleted old messages).`,
+message history (catches edited and deleted old messages): a message missing inside the range a
+re-read covered is marked deleted; one older than anything returned only after a deep re-read at
+least RECONCILE_CONFIRM_AFTER (default 1h) later again misses it; at most RECONCILE_MAX_DELETE_SHARE
+of the messages re-read per run (over it nothing is marked and the run fails) unless
+--allow-mass-delete.`,
 } as const;
 
 /** backfill, sync, reconcile: lock, run, print the summary. */
@@ -273,12 +281,12 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
         "is required: set it or pass --app to choose whose mirror to show",
       );
     }
-    const { openStore } = await import("./store/store.ts");
-    const { migrateDatabase } = await import("./store/migrate.ts");
+    const { openStoreForReading } = await import("./store/read-only.ts");
     const { readStatus } = await import("./sync/status.ts");
     const { formatStatus } = await import("./cli/format.ts");
-    await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
-    const store = await openStore(config.database);
+    const store = await openStoreForReading(config.database, {
+      onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+    });
     try {
       const status = await readStatus(store, config.appId);
       inv.out(values.json ? JSON.stringify(status) : formatStatus(status));
@@ -286,6 +294,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
       await store.close();
     }
   },
+  verify: (inv) => verifyCommand(inv),
   async migrate(inv) {
     const { values, settings } = parseCommand(inv, {});
     if (values.help) {
@@ -314,12 +323,164 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const { values, settings } = parseCommand(inv, REPORT_OPTIONS);
     await reportCommand(values, settings, inv.out);
   },
+  async forget(inv) {
+    const { values, settings } = parseCommand(inv, {
+      user: { type: "string" },
+      yes: { type: "boolean", default: false },
+      undo: { type: "boolean", default: false },
+    });
+    if (values.help) return inv.out(FORGET_HELP);
+    const userId = values.user;
+    if (typeof userId !== "string" || userId === "")
+      throw new ConfigError("--user", "is required: the id of the user whose data to erase");
+    const { forgetUser } = await import("./sync/privacy.ts");
+    const { formatForget } = await import("./cli/privacy.ts");
+    await withMaintenance(settings, async (ctx) => {
+      const summary = await forgetUser(ctx, userId, {
+        apply: values.yes === true,
+        undo: values.undo === true,
+      });
+      inv.out(values.json ? JSON.stringify(summary) : formatForget(summary));
+    });
+  },
+  async purge(inv) {
+    const { values, settings } = parseCommand(inv, {
+      "deleted-before": { type: "string" },
+      yes: { type: "boolean", default: false },
+    });
+    if (values.help) return inv.out(PURGE_HELP);
+    const age = values["deleted-before"];
+    if (typeof age !== "string")
+      throw new ConfigError("--deleted-before", "is required, e.g. --deleted-before 90d");
+    const { parseAge, purgeDeleted } = await import("./sync/privacy.ts");
+    const before = new Date(Date.now() - parseAge("--deleted-before", age));
+    const { formatPurge } = await import("./cli/privacy.ts");
+    await withMaintenance(settings, async (ctx) => {
+      const summary = await purgeDeleted(ctx, before, { apply: values.yes === true });
+      inv.out(values.json ? JSON.stringify(summary) : formatPurge(summary));
+    });
+  },
   async export(inv) {
     const { EXPORT_OPTIONS, exportCommand } = await import("./analytics/commands.ts");
     const { values, settings } = parseCommand(inv, EXPORT_OPTIONS);
     await exportCommand(values, settings, inv.out);
   },
 };
+
+const VERIFY_HELP = `Usage: talkjs-mirror verify [--sample 500] [--messages] [--seed S] [--json] [common options]
+
+Fetches a uniform random sample of the mirrored conversations (live and deleted) from TalkJS and
+compares each with the stored copy: matching, newer at TalkJS (changed since the mirror's last
+pass, expected on a live app), differing (ids and field names, never message text) and still
+deleted, with the bound this gives ("with 95% confidence fewer than X% differ"). --messages also
+re-reads the sampled conversations' message histories. --seed draws the same sample again.
+Read-only: never creates or migrates the database; TALKJS_RATE_LIMIT_* apply. Exit 1 only when
+something differs.`;
+
+/** verify: read-only; opens an existing mirror without migrating it. */
+async function verifyCommand(inv: Invocation): Promise<void> {
+  const { values, settings } = parseCommand(inv, {
+    sample: { type: "string", default: "500" },
+    messages: { type: "boolean", default: false },
+    seed: { type: "string" },
+  });
+  if (values.help) return inv.out(VERIFY_HELP);
+  const sample = String(values.sample);
+  if (!/^\d+$/.test(sample) || Number(sample) < 1 || Number(sample) > 1_000_000) {
+    throw new ConfigError("--sample", `"${sample}" is not a whole number between 1 and 1000000.`);
+  }
+  const seedText =
+    values.seed === undefined ? String(Math.floor(Math.random() * 2 ** 31)) : String(values.seed);
+  if (!/^\d+$/.test(seedText) || Number(seedText) > 2 ** 32 - 1) {
+    throw new ConfigError("--seed", `"${seedText}" is not a whole number between 0 and 4294967295.`);
+  }
+  const config = loadConfig(settings, { requireTalkJS: true, isTTY: process.stderr.isTTY === true });
+  const talkjs = config.talkjs as NonNullable<AppConfig["talkjs"]>;
+  const { existsSync } = await import("node:fs");
+  if (config.database.provider === "sqlite" && !existsSync(config.database.filePath ?? "")) {
+    throw new MirrorError(
+      "NO_MIRROR",
+      `no database at ${config.database.filePath}: verify only reads an existing mirror (run backfill first, or set DATABASE_URL)`,
+    );
+  }
+  const { loggerFor } = await import("./mirror.ts");
+  const { openStore } = await import("./store/store.ts");
+  const { createTalkJSClient } = await import("./talkjs/client.ts");
+  const { runVerify } = await import("./sync/verify.ts");
+  const logger = loggerFor(config, 2);
+  const signals = abortOnSignals();
+  const store = await openStore(config.database);
+  const client = createTalkJSClient({ ...talkjs, logger, signal: signals.signal });
+  try {
+    let summary: import("./sync/verify.ts").VerifySummary;
+    try {
+      summary = await runVerify(client, store, talkjs.appId, {
+        sample: Number(sample),
+        messages: values.messages === true,
+        seed: Number(seedText),
+        signal: signals.signal,
+      });
+    } catch (error) {
+      if (error instanceof MirrorError) throw error;
+      throw new MirrorError(
+        "NO_MIRROR",
+        `cannot read the mirror (is DATABASE_URL a talkjs-mirror database, migrated by a backfill?): ${(error as Error).message}`,
+      );
+    }
+    const { formatVerify } = await import("./cli/verify-format.ts");
+    inv.out(values.json ? JSON.stringify(summary) : formatVerify(summary));
+    if (summary.differing > 0) {
+      throw new MirrorError(
+        "VERIFY_DIFFERS",
+        `${summary.differing} of ${summary.checked} checked conversation(s) differ from TalkJS (seed ${summary.seed})`,
+      );
+    }
+  } finally {
+    signals.dispose();
+    await client.close().catch(() => {});
+    await store.close();
+  }
+}
+
+const FORGET_HELP = `Usage: talkjs-mirror forget --user ID [--yes] [--undo] [common options]
+
+Erases one user's personal data from the mirror: the users row's name, emails, phones and custom
+fields, the text and files of every message they sent (also as a conversation's last message) and
+error texts that contain them. Ids and timestamps stay, so counts still add up. The erasure is
+recorded (ids and time only) and every later sync or reconcile blanks the same fields on the way
+in. Without --yes it only prints what it would blank. --undo lifts the erasure.`;
+
+const PURGE_HELP = `Usage: talkjs-mirror purge --deleted-before 90d [--yes] [common options]
+
+Hard-deletes the rows marked deleted at TalkJS before that age: conversations (with their
+participants and messages), messages and users. The only command that removes rows. Without --yes
+it only prints the counts.`;
+
+/** forget, purge: the database only (no TalkJS call), migrated, under the app's run lock. */
+async function withMaintenance(
+  settings: Env,
+  body: (ctx: {
+    store: import("./store/store.ts").Store;
+    appId: string;
+    logger: import("pino").Logger;
+  }) => Promise<void>,
+): Promise<void> {
+  const config = databaseConfig(settings);
+  const appId = config.appId;
+  if (!appId)
+    throw new ConfigError("TALKJS_APP_ID", "is required: set it or pass --app to choose the mirror");
+  const { openStore } = await import("./store/store.ts");
+  const { migrateDatabase } = await import("./store/migrate.ts");
+  const { createLogger } = await import("./log.ts");
+  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
+  const store = await openStore(config.database);
+  const logger = createLogger({ level: config.log.level, secrets: config.secrets, destination: 2 });
+  try {
+    await body({ store, appId, logger });
+  } finally {
+    await store.close();
+  }
+}
 
 function databaseConfig(settings: Env): AppConfig {
   return loadConfig(settings, { requireTalkJS: false, isTTY: process.stderr.isTTY === true });
@@ -330,6 +491,10 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   out: (line: string) => void = console.log,
 ): Promise<number> {
+  // SQLite reads `file:` URIs only when this is set before it loads: reading commands open a WAL
+  // file on a read-only mount as `file:///…?immutable=1` (store/read-only.ts). Plain paths, which
+  // everything else opens, are unaffected.
+  process.env.SQLITE_USE_URI ??= "1";
   const [name = "help", ...args] = argv;
   const aliases: Record<string, string> = {
     "--help": "help",
@@ -346,18 +511,9 @@ export async function main(
     await command({ args, env, out });
     return 0;
   } catch (error) {
-    const secrets = [env.TALKJS_SECRET_KEY, passwordOf(env.DATABASE_URL), ...knownSecrets];
+    const secrets = [env.TALKJS_SECRET_KEY, ...databaseUrlSecrets(env.DATABASE_URL), ...knownSecrets];
     console.error(`talkjs-mirror ${name}: ${redactSecrets(describeError(error), secrets)}`);
     return error instanceof ConfigError || isUsageError(error) ? 2 : 1;
-  }
-}
-
-function passwordOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -367,9 +523,16 @@ function describeError(error: unknown): string {
   return `error: ${String(error)}`;
 }
 
+/**
+ * A reading command pointed at something that is not a (current) mirror: like a bad setting, the
+ * fix is the invocation (DATABASE_URL, or running migrate/backfill first), so exit 2.
+ */
+const NOT_A_MIRROR = new Set(["DB_MISSING", "DB_NOT_MIGRATED", "DB_MIGRATION_PENDING", "DB_NOT_FOUND"]);
+
 function isUsageError(error: unknown): boolean {
   // node:util parseArgs reports unknown or malformed options with these codes.
   const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof MirrorError && NOT_A_MIRROR.has(error.code)) return true;
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
 }
 

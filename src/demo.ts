@@ -1,13 +1,14 @@
 // `talkjs-mirror demo`: the main job on the embedded default. Starts the TalkJS simulator
 // in-process, backs it up into a fresh SQLite file, makes the app live for a moment (new
 // messages, new empty conversations, metadata edits, deletions), runs `sync` and `reconcile`,
-// verifies the mirror against the simulator row by row and prints the analytics report (the `report` command). It uses the
+// verifies the mirror against the simulator row by row (and a sample with `verify`) and prints the analytics report (the `report` command). It uses the
 // production code paths throughout: real HTTP on loopback, real migrations, a real SQLite file.
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { renderTable } from "./analytics/render.ts";
 import { buildReport } from "./analytics/report.ts";
+import { formatVerifyBound } from "./cli/verify-format.ts";
 import { defaultFilesDir } from "./config/files.ts";
 import { loadConfig } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
@@ -19,10 +20,15 @@ import { contentHash } from "./store/hash.ts";
 import { conversationHashes } from "./store/sql/conversations.ts";
 import { messageFilesOf } from "./store/sql/files.ts";
 import { liveMessageHashes } from "./store/sql/messages.ts";
+import { userHashes } from "./store/sql/users.ts";
 import type { Store } from "./store/store.ts";
 import { BlobDir } from "./sync/file-blobs.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
+import { withRunLock } from "./sync/lock.ts";
 import type { RunSummary } from "./sync/run.ts";
+import { runUsersReconcile } from "./sync/users.ts";
+import { runVerify } from "./sync/verify.ts";
+import { withoutPushTokens } from "./talkjs/client.ts";
 import { bytes, count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
@@ -82,9 +88,10 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     if (summary.messages) out(`  messages   ${line(summary.messages, "messages")}`);
   };
   try {
-    // The same jobs, with the same settings, that the CLI and the worker run.
+    // The same jobs, with the same settings, that the CLI and the worker run (users aside: the
+    // demo mirrors them in one pass at the end, so the runs above keep their numbers).
     const job = (kind: "backfill" | "sync" | "reconcile") =>
-      runMirrorJob(ctx, kind, { settings: config.sync });
+      runMirrorJob(ctx, kind, { settings: { ...config.sync, mirrorUsers: false } });
     const backfill = await job("backfill");
     report("backfill ", backfill);
 
@@ -97,10 +104,16 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     report("sync     ", await job("sync"));
     const reconcile = await job("reconcile");
     report("reconcile", reconcile, `, ${reconcile.markedDeleted} marked deleted`);
+    // Every user of the app, in one full listing (the same pass reconcile runs with MIRROR_USERS).
+    const users = await withRunLock(ctx, "users", () =>
+      runUsersReconcile(ctx, { maxDeleteShare: config.sync.maxDeleteShare, allowMassDelete: false }),
+    );
+    out(`users      ${line(users, "users")}`);
 
     const differences = [
       ...(await verifyMirror(store, simulator)),
       ...(await verifyMessages(store, simulator)),
+      ...(await verifyUsers(store, simulator)),
     ];
     const stats = await store.stats(simulator.appId);
     const messages = await store.messages.stats(simulator.appId);
@@ -123,6 +136,23 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
     out(
       `Files verified: ${count(files.stored)} attachments archived as ${count(files.blobs)} files (${bytes(files.bytes)}) in ${filesDir}, each checked by its sha256`,
     );
+    // What `talkjs-mirror verify` does for a backup's owner: a sample checked against TalkJS itself.
+    const sampled = await runVerify(mirror.client, store, simulator.appId, {
+      sample: 500,
+      messages: true,
+      seed,
+    });
+    out(
+      `verify     ${count(sampled.checked)} of ${count(sampled.population)} conversations sampled against TalkJS: ` +
+        `${count(sampled.matching)} matching, ${count(sampled.newer)} newer, ${count(sampled.differing)} differing, ` +
+        `${count(sampled.stillDeleted)} still deleted; ${formatVerifyBound(sampled)}`,
+    );
+    if (sampled.differing > 0) {
+      throw new MirrorError(
+        "DEMO_VERIFY_FAILED",
+        `verify found ${sampled.differing} differing conversation(s), e.g. ${sampled.differences[0]?.id}`,
+      );
+    }
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
     out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));
@@ -220,6 +250,24 @@ async function verifyMirror(store: Store, simulator: Simulator): Promise<string[
   for (const id of deleted) {
     if (simulator.conversation(id)) differences.push(`${id}: marked deleted but exists at TalkJS`);
   }
+  return differences;
+}
+
+/** Every simulator user must be live in the mirror with identical content (push tokens aside), and no other. */
+async function verifyUsers(store: Store, simulator: Simulator): Promise<string[]> {
+  const rows = await store.queryRaw(userHashes(simulator.appId));
+  const live = new Map(
+    rows.filter((r) => r.deleted_at === null).map((r) => [String(r.id), String(r.content_hash)]),
+  );
+  const differences: string[] = [];
+  for (const user of simulator.allUsers()) {
+    const hash = live.get(user.id);
+    if (hash === undefined) differences.push(`user ${user.id}: missing`);
+    else if (hash !== contentHash(withoutPushTokens(user)))
+      differences.push(`user ${user.id}: content differs`);
+    live.delete(user.id);
+  }
+  for (const id of live.keys()) differences.push(`user ${id}: live in the mirror but gone at TalkJS`);
   return differences;
 }
 

@@ -32,11 +32,11 @@ function spawnTsx(args: string[]): ChildProcess {
   return child;
 }
 
-/** Starts `talkjs-mirror simulator` (seed 7) on a free port and waits until it listens. */
-export async function startSim(conversations: number, latencyMs: number): Promise<Sim> {
+/** Starts `talkjs-mirror simulator` (seed 7, plus `extra` flags) on a free port and waits until it listens. */
+export async function startSim(conversations: number, latencyMs: number, extra: string[] = []): Promise<Sim> {
   const args = ["src/cli.ts", "simulator", "--port", "0", "--app-id", APP];
   args.push("--secret-key", SECRET, "--conversations", String(conversations), "--seed", "7");
-  args.push("--latency-ms", String(latencyMs));
+  args.push("--latency-ms", String(latencyMs), ...extra);
   const child = spawnTsx(args);
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";

@@ -33,7 +33,8 @@ export const messages: Section = async ({ config, results: { row } }) => {
         "7",
         `message backfill ${provider}: requests/conversation, peak RSS`,
         `${fmt(last.requests / Math.max(1, last.conversations), 2)}, ${fmt(median(runs.map((r) => r.maxRssMb)))} MB`,
-        "~1 + messages/100",
+        "<= 1.1 (was 2.08)",
+        ok(last.requests / Math.max(1, last.conversations) <= 1.1),
       );
       for (const [round, k] of config.messageKs.entries()) {
         const changed = await addMessages(msim, db, k, round);

@@ -1,11 +1,11 @@
 // The `report` and `export` commands behind src/cli.ts: flags → validated options → library
-// calls. Both read only the database (after applying pending migrations, which create the views).
+// calls. Both only read the database: they never create or migrate it (see store/read-only.ts).
 import { writeFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { type Env, loadConfig } from "../config/index.ts";
 import { ConfigError, MirrorError } from "../errors.ts";
-import { migrateDatabase } from "../store/migrate.ts";
-import { openStore, type Store } from "../store/store.ts";
+import { openStoreForReading } from "../store/read-only.ts";
+import type { Store } from "../store/store.ts";
 import { count } from "../units.ts";
 import { exportMirror, parseSince } from "./export.ts";
 import { exportFiles } from "./export-files.ts";
@@ -30,6 +30,7 @@ export const EXPORT_OPTIONS = {
   gzip: { type: "boolean", default: false },
   "include-deleted": { type: "boolean", default: false },
   "with-messages": { type: "boolean", default: false },
+  "with-users": { type: "boolean", default: false },
   "with-files": { type: "string" },
   since: { type: "string" },
 } as const satisfies Options;
@@ -44,7 +45,7 @@ messages per day, the top senders, response times (median wait from a message to
 someone else: overall, per day, for the participants who answered most) and freshness (lag, last runs). --html writes the same numbers as a self-contained page with charts.
 Reads only the database.`;
 
-export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [--with-files DIR] [common options]
+export const EXPORT_HELP = `Usage: talkjs-mirror export --out FILE|- [--gzip] [--include-deleted] [--since DATE] [--with-messages] [--with-users] [--with-files DIR] [common options]
 
 Writes the mirror of TALKJS_APP_ID as NDJSON: one conversation per line, the object as TalkJS
 returned it plus "deleted_at". --out - writes to stdout; a FILE is written under a temporary name
@@ -54,6 +55,9 @@ new messages, deleted) since DATE (e.g. 2026-01-31 or 2026-01-31T12:00:00Z).
 --with-messages adds the messages: every line then has "kind" ("conversation" or "message"), and
 the message lines (each message as TalkJS returned it plus "deleted_at", by conversation, oldest
 first) follow the conversation lines. --include-deleted and --since apply to messages too.
+--with-users (on with --with-messages) adds the users last, as "kind": "user" lines (never with
+push tokens).
+
 --with-files DIR puts every archived file (see MIRROR_FILES) under DIR/<conversation id>/ with its
 original name, hard-linked from FILES_DIR (copied where a link is impossible).`;
 
@@ -71,8 +75,10 @@ async function withStore<T>(settings: Env, fn: (store: Store, appId: string) => 
       "is required: set it or pass --app to choose whose mirror to read",
     );
   }
-  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
-  const store = await openStore(config.database);
+  // Reading only: a missing or unmigrated database is an error, never created or migrated here.
+  const store = await openStoreForReading(config.database, {
+    onNote: (line) => process.stderr.write(`talkjs-mirror: note: ${line}\n`),
+  });
   try {
     return await fn(store, config.appId);
   } finally {
@@ -141,6 +147,7 @@ export async function exportCommand(
       summary: await exportMirror(store, appId, target, {
         includeDeleted: values["include-deleted"] === true,
         withMessages: values["with-messages"] === true,
+        withUsers: values["with-users"] === true,
         since,
         gzip: values.gzip === true,
         signal: controller.signal,
@@ -152,7 +159,7 @@ export async function exportCommand(
     }));
     const line = values.json
       ? JSON.stringify(files ? { ...summary, files } : summary)
-      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""} to ${target === "-" ? "stdout" : target}.` +
+      : `Exported ${count(summary.conversations)} conversations (${count(summary.deleted)} deleted)${values["with-messages"] === true ? ` and ${count(summary.messages)} messages (${count(summary.deletedMessages)} deleted)` : ""}${summary.users ? ` and ${count(summary.users)} users` : ""} to ${target === "-" ? "stdout" : target}.` +
         (files
           ? ` ${count(files.files)} files of ${count(files.conversations)} conversations to ${files.dir}${files.missing > 0 ? ` (${count(files.missing)} missing from FILES_DIR)` : ""}.`
           : "");

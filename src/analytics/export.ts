@@ -17,6 +17,7 @@ import {
   type ExportFilter,
   exportConversations,
   exportMessages,
+  exportUsers,
   type MessageKeyset,
 } from "../store/sql/analytics.ts";
 import { type Sql, toDate } from "../store/sql/shared.ts";
@@ -36,6 +37,11 @@ export interface ExportOptions {
    * messages changed (new, edited, deleted) since then, whether or not their conversation changed.
    */
   withMessages?: boolean;
+  /**
+   * Add the users (`kind: "user"`, after the other lines; on with `withMessages`): each user as
+   * TalkJS returned it (never with push tokens) plus `deleted_at`.
+   */
+  withUsers?: boolean;
   /** Rows per database round trip (memory bound). */
   pageSize?: number;
   signal?: AbortSignal | undefined;
@@ -47,6 +53,8 @@ export interface ExportSummary {
   /** Message lines written, and how many of them have deleted_at (0 unless withMessages). */
   messages: number;
   deletedMessages: number;
+  /** User lines written (0 unless withUsers or withMessages). */
+  users?: number;
   pages: number;
   /** The file written, or "-" for a stream. */
   out: string;
@@ -75,7 +83,8 @@ export async function* exportLines(
   const app = withoutNul("TALKJS_APP_ID", appId);
   const pg = store.provider === "postgresql";
   const filter: ExportFilter = { includeDeleted: options.includeDeleted === true, since: options.since };
-  const kind = options.withMessages ? { kind: "conversation" } : {};
+  const withUsers = options.withUsers === true || options.withMessages === true;
+  const kind = options.withMessages || withUsers ? { kind: "conversation" } : {};
   // Conversations keyset-paged by id.
   const conversations = pages<string>(
     store,
@@ -90,7 +99,31 @@ export async function* exportLines(
       if (deleted) summary.deleted++;
     });
   }
-  if (!options.withMessages) return;
+  if (options.withMessages) yield* messageLines(store, app, pg, filter, options, summary);
+  if (!withUsers) return;
+  summary.users = 0;
+  const users = pages<string>(
+    store,
+    options,
+    summary,
+    (afterId, limit) => exportUsers(pg, app, filter, { afterId, limit }),
+    (last) => String(last.id),
+  );
+  for await (const rows of users) {
+    yield ndjson(rows, { kind: "user" }, () => {
+      summary.users = (summary.users ?? 0) + 1;
+    });
+  }
+}
+
+async function* messageLines(
+  store: Store,
+  app: string,
+  pg: boolean,
+  filter: ExportFilter,
+  options: ExportOptions,
+  summary: ExportSummary,
+): AsyncGenerator<string> {
   // Messages in (conversation_id, created_at, id) order — a conversation's history oldest first —
   // keyset-paged on that triple. The keyset's created_at goes back exactly as the database
   // returned it (SQLite's ISO text, PostgreSQL's timestamptz at millisecond precision), so no row

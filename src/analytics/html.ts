@@ -1,6 +1,7 @@
 // `report --html FILE`: the same numbers as the terminal report, as one self-contained page
 // (inline CSS and SVG, no script, no external resource) that can be mailed or opened offline.
 import { count, duration } from "../units.ts";
+import { named } from "./render.ts";
 import type { Report } from "./report.ts";
 
 export function escapeHtml(value: string): string {
@@ -85,7 +86,7 @@ ${columnChart(
 )}
 ${barChart(
   "Top senders (live messages, all time)",
-  m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+  m.topSenders.map((s) => ({ label: named(s.senderId, s.name), value: s.messages })),
   "#14b8a6",
 )}
 <h2>Response times</h2>
@@ -161,7 +162,7 @@ ${columnChart(
 )}
 ${barChart(
   "Most active participants (live conversations)",
-  r.topParticipants.map((p) => ({ label: p.userId, value: p.conversations })),
+  r.topParticipants.map((p) => ({ label: named(p.userId, p.name), value: p.conversations })),
   "#8b5cf6",
 )}
 ${

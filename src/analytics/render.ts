@@ -57,7 +57,7 @@ function messageSection(r: Report): string[] {
     "",
     ...chart(
       `Top senders (live messages, all time; top ${m.topSenders.length})`,
-      m.topSenders.map((s) => ({ label: s.senderId, value: s.messages })),
+      m.topSenders.map((s) => ({ label: named(s.senderId, s.name), value: s.messages })),
     ),
     "",
     `Response times (wait from a message to the next one by someone else in the conversation)`,
@@ -102,7 +102,7 @@ export function renderTable(r: Report): string {
     "",
     ...chart(
       `Most active participants (live conversations; top ${r.topParticipants.length})`,
-      r.topParticipants.map((p) => ({ label: p.userId, value: p.conversations })),
+      r.topParticipants.map((p) => ({ label: named(p.userId, p.name), value: p.conversations })),
     ),
   ];
   if (r.byCustom) {
@@ -155,10 +155,16 @@ export function renderTable(r: Report): string {
   return out.join("\n");
 }
 
-/** One RFC 4180 field. */
-function csvField(value: string | number | null): string {
-  const s = value === null ? "" : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+/**
+ * One RFC 4180 field, safe to open in a spreadsheet. Text from the mirror (user ids, custom field
+ * values, conversation ids) is untrusted: per OWASP's CSV injection guidance a text cell starting
+ * with = + - @ tab or carriage return gets a leading ' so it is shown, not evaluated as a formula.
+ * Numbers are written as numbers (a negative count is not a formula).
+ */
+export function csvField(value: string | number | null): string {
+  let s = value === null ? "" : String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n\t']/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** Long format (section, key, value): every number in the report, one per line. */
@@ -209,4 +215,9 @@ export function renderReport(r: Report, format: ReportFormat): string {
   if (format === "json") return JSON.stringify(r, null, 2);
   if (format === "csv") return renderCsv(r);
   return renderTable(r);
+}
+
+/** A user as a chart label: "Name (id)" when the user is mirrored, the bare id otherwise. */
+export function named(id: string, name: string | null): string {
+  return name ? `${name} (${id})` : id;
 }

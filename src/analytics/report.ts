@@ -65,7 +65,14 @@ export interface MessageReport {
   };
   daily: MessageDayRow[];
   /** Live messages by sender, all time, most first. */
-  topSenders: { senderId: string; messages: number; conversations: number; lastMessageAt: string }[];
+  /** `name`: the sender's name when the user is mirrored (MIRROR_USERS), else null. */
+  topSenders: {
+    senderId: string;
+    name: string | null;
+    messages: number;
+    conversations: number;
+    lastMessageAt: string;
+  }[];
   responseTimes: ResponseTimes;
 }
 
@@ -86,7 +93,8 @@ export interface Report {
   };
   /** One row per day, oldest first, zero-filled; `active` = conversations whose latest activity fell that day. */
   daily: DayRow[];
-  topParticipants: { userId: string; conversations: number; lastMessages: number }[];
+  /** `name`: the participant's name when the user is mirrored (MIRROR_USERS), else null. */
+  topParticipants: { userId: string; name: string | null; conversations: number; lastMessages: number }[];
   byCustom: { field: string; values: { value: string | null; conversations: number }[] } | null;
   dormant: {
     days: number;
@@ -191,6 +199,7 @@ async function buildMessageReport(
     daily,
     topSenders: senders.map((r) => ({
       senderId: String(r.sender_id),
+      name: r.sender_name === null || r.sender_name === undefined ? null : String(r.sender_name),
       messages: num(r.messages),
       conversations: num(r.conversations),
       lastMessageAt: new Date(num(r.last_at)).toISOString(),
@@ -261,6 +270,7 @@ export async function buildReport(store: Store, appId: string, options: ReportOp
     daily,
     topParticipants: topRows.map((r) => ({
       userId: String(r.user_id),
+      name: r.user_name === null || r.user_name === undefined ? null : String(r.user_name),
       conversations: num(r.conversations),
       lastMessages: num(r.last_messages),
     })),

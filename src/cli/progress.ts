@@ -39,6 +39,10 @@ export interface ProgressSnapshot {
   elapsedMs: number;
   retries: number;
   rateLimited: number;
+  /** Time every request was held by 429 pauses, ms. */
+  pausedMs: number;
+  /** Requests per second the client paces at now (cut by 429s, raised again by success). */
+  currentRate: number;
 }
 
 export function snapshot(
@@ -59,14 +63,20 @@ export function snapshot(
     elapsedMs,
     retries: stats?.retries ?? 0,
     rateLimited: stats?.rateLimited ?? 0,
+    pausedMs: stats?.pausedMs ?? 0,
+    currentRate: stats?.currentRate ?? 0,
   };
 }
 
 export function formatProgress(kind: RunKind, s: ProgressSnapshot): string {
   return (
-    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" ? "messages" : "conversations"} ` +
+    `${kind}: ${count(s.pages)} pages, ${count(s.conversations)} ${kind === "messages" || kind === "users" ? kind : "conversations"} ` +
     `(${count(s.inserted)} new, ${count(s.updated)} updated, ${count(s.unchanged)} unchanged), ` +
-    `${count(s.perSecond)}/s, ${stopwatch(s.elapsedMs)} elapsed, ${count(s.retries)} retries, ${count(s.rateLimited)} × 429`
+    `${count(s.perSecond)}/s, ${stopwatch(s.elapsedMs)} elapsed, ${count(s.retries)} retries, ${count(s.rateLimited)} × 429` +
+    // Throttling shows only once TalkJS has throttled: then how long it held us, and the rate now.
+    (s.rateLimited > 0
+      ? ` (paused ${stopwatch(s.pausedMs)}, now ${count(Math.round(s.currentRate * 10) / 10)} requests/s)`
+      : "")
   );
 }
 

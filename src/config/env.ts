@@ -80,3 +80,25 @@ export function readHttpUrl(env: Env, name: string, fallback: string): string {
   }
   return raw.replace(/\/+$/, "");
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: whole milliseconds ("90000") or a number with a unit ("90s", "30m", "1h", "2d"); in ms. */
+export function readDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  bounds: { min: number; max: number },
+): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallbackMs;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
+  const value = m ? Number(m[1]) * (DURATION_UNITS[m[2] ?? "ms"] as number) : Number.NaN;
+  if (!Number.isFinite(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigError(
+      name,
+      `"${raw}" is not a duration between ${bounds.min} ms and ${bounds.max} ms; use e.g. 3600000, 90s, 30m, 1h or 2d.`,
+    );
+  }
+  return Math.round(value);
+}

@@ -11,6 +11,7 @@ import {
   type Env,
   readBoolean,
   readChoice,
+  readDuration,
   readHttpUrl,
   readInteger,
   readNumber,
@@ -31,8 +32,10 @@ export const SYNC_DEFAULTS = {
   clockSkewMs: 60_000,
   maxDeleteShare: 0.1,
   mirrorMessages: true,
+  mirrorUsers: true,
   messageConcurrency: 4,
   backfillConcurrency: 1,
+  confirmAfterMs: 3_600_000,
 } as const;
 
 /** TalkJS client settings without the credentials, validated. */
@@ -60,7 +63,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
   const database = parseDatabaseUrl(readString(env, "DATABASE_URL") ?? DEFAULT_DATABASE_URL, {
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
   });
-  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), database.password].filter(
+  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), ...database.secrets].filter(
     (s): s is string => !!s,
   );
   return {
@@ -77,6 +80,7 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
         max: 1,
       }),
       mirrorMessages: readBoolean(env, "MIRROR_MESSAGES", SYNC_DEFAULTS.mirrorMessages),
+      mirrorUsers: readBoolean(env, "MIRROR_USERS", SYNC_DEFAULTS.mirrorUsers),
       messageConcurrency: readInteger(env, "MESSAGES_CONCURRENCY", SYNC_DEFAULTS.messageConcurrency, {
         min: 1,
         max: 64,
@@ -84,6 +88,10 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
       backfillConcurrency: readInteger(env, "BACKFILL_CONCURRENCY", SYNC_DEFAULTS.backfillConcurrency, {
         min: 1,
         max: 64,
+      }),
+      confirmAfterMs: readDuration(env, "RECONCILE_CONFIRM_AFTER", SYNC_DEFAULTS.confirmAfterMs, {
+        min: 0,
+        max: 30 * 86_400_000,
       }),
       files: readFilesSettings(env, database),
     },
@@ -110,6 +118,7 @@ export const TALKJS_OPTION_SETTINGS = {
   "retry.maxTotalMs": "TALKJS_RETRY_MAX_TOTAL_MS",
   "rateLimit.perSecond": "TALKJS_RATE_LIMIT_PER_SECOND",
   "rateLimit.burst": "TALKJS_RATE_LIMIT_BURST",
+  throttleGiveUpMs: "TALKJS_THROTTLE_GIVE_UP_MS",
   connections: "TALKJS_CONNECTIONS",
   maxConcurrency: "TALKJS_MAX_CONCURRENCY",
   headersTimeoutMs: "TALKJS_HEADERS_TIMEOUT_MS",
@@ -161,6 +170,7 @@ function readTalkJS(env: Env): TalkJSSettings {
     "headersTimeoutMs",
     "bodyTimeoutMs",
     "pageSize",
+    "throttleGiveUpMs",
   ] as const) {
     const value = optionalInt(TALKJS_OPTION_SETTINGS[key]);
     if (value !== undefined) settings[key] = value;

@@ -14,6 +14,7 @@ export const WORKER_DEFAULTS = {
   metricsPort: 9464,
   readyMaxStalenessMs: 600_000,
   shutdownGraceMs: 25_000,
+  syncRunsRetentionDays: 90,
 } as const;
 
 export interface WorkerSettings {
@@ -30,6 +31,8 @@ export interface WorkerSettings {
   readyMaxStalenessMs: number;
   /** How long SIGTERM waits for the running job to stop before the process exits anyway. */
   shutdownGraceMs: number;
+  /** sync_runs rows older than this many days are pruned (a kind's latest run never is). */
+  syncRunsRetentionDays?: number;
 }
 
 export function loadWorkerSettings(env: Env): WorkerSettings {
@@ -47,6 +50,15 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
       min: 0,
       max: 3_600_000,
     }),
+    syncRunsRetentionDays: readInteger(
+      env,
+      "SYNC_RUNS_RETENTION_DAYS",
+      WORKER_DEFAULTS.syncRunsRetentionDays,
+      {
+        min: 1,
+        max: 36_500,
+      },
+    ),
   };
 }
 

@@ -17,6 +17,7 @@ import { type ConversationPatch, emptyMeta, mergeMeta } from "./meta.ts";
 import { BadRequest, matchesCustom, matchesPredicate } from "./query.ts";
 import { insertSorted, pageRange, removeSorted, sortByKey, type TsKey } from "./sorted-index.ts";
 import type { OffsetTsMode, SimulatedConversationInput, SimulatedMessageInput } from "./types.ts";
+import { UserDirectory } from "./user-directory.ts";
 import { UserIndex } from "./user-index.ts";
 
 interface ConvRecord {
@@ -74,6 +75,8 @@ export class AppStore {
     }
   });
   private readonly poolSize: number;
+  /** The app's users (GET/PUT users); participants and senders added later get a user too. */
+  readonly directory: UserDirectory;
   private messageCounter = 0;
   /** Where generated attachments point: the simulator's own /files/ (set once it listens). */
   fileBaseUrl = "https://files.example.com";
@@ -91,7 +94,9 @@ export class AppStore {
     private readonly now: () => number,
   ) {
     this.poolSize = userPoolSize(conversationCount);
-    const skeletons = generateSkeletons(conversationCount, seed, now());
+    const generatedAt = now();
+    this.directory = new UserDirectory(seed, this.poolSize, generatedAt, now);
+    const skeletons = generateSkeletons(conversationCount, seed, generatedAt);
     const records: ConvRecord[] = skeletons.map((s) => ({
       id: s.id,
       genIndex: s.index,
@@ -330,7 +335,10 @@ export class AppStore {
     this.tombstones.delete(r.id);
     insertSorted(this.byCreated, createdKey, r);
     insertSorted(this.byActivity, activityKey, r);
-    for (const u of Object.keys(meta.participants)) this.users.add(u, r);
+    for (const u of Object.keys(meta.participants)) {
+      this.users.add(u, r);
+      this.directory.ensure(u);
+    }
     return this.toConversation(r);
   }
 
@@ -349,7 +357,10 @@ export class AppStore {
     const r = this.mustGet(id);
     const { meta } = this.materialize(r);
     r.meta = mergeMeta(meta, patch);
-    for (const u of Object.keys(r.meta.participants)) this.users.add(u, r);
+    for (const u of Object.keys(r.meta.participants)) {
+      this.users.add(u, r);
+      this.directory.ensure(u);
+    }
     return this.toConversation(r);
   }
 
@@ -375,6 +386,7 @@ export class AppStore {
     const r = this.mustGet(conversationId);
     const { messages } = this.materialize(r);
     const type = input.type ?? (input.senderId ? "UserMessage" : "SystemMessage");
+    if (input.senderId) this.directory.ensure(input.senderId);
     const message: Message = {
       id: `msg_n${(this.messageCounter++).toString(36)}`,
       conversationId,
@@ -432,5 +444,24 @@ export class AppStore {
     const { messages } = this.materialize(r);
     for (const m of messages) if (m.senderId !== userId && !m.readBy.includes(userId)) m.readBy.push(userId);
     return true;
+  }
+
+  /**
+   * TalkJS's privacy example: the user's name becomes "[DELETED]", email, phone, photo and custom
+   * are cleared, and the text of every message they sent in their conversations becomes
+   * "[DELETED]" (an edit: editedAt is set). An erasure reaches a mirror only as these edits.
+   */
+  anonymiseUser(id: UserId): number {
+    this.directory.put(id, { name: "[DELETED]", email: null, phone: null, custom: null, photoUrl: null });
+    let edited = 0;
+    for (const r of [...(this.users.of(id) ?? [])]) {
+      for (const m of this.materialize(r).messages) {
+        if (m.senderId !== id) continue;
+        m.text = "[DELETED]";
+        m.editedAt = Math.max(this.now(), m.createdAt + 1);
+        edited++;
+      }
+    }
+    return edited;
   }
 }

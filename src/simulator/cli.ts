@@ -16,7 +16,10 @@ Options:
   --seed N               generator seed (default 42)
   --offset-ts MODE       inclusive|exclusive (default exclusive)
   --limit-mode MODE      reject|clamp a too-large limit (default reject)
-  --latency-ms N         added latency per request (default 0)`;
+  --latency-ms N         added latency per request (default 0)
+  --rate-limit N         per-app limit, requests/s sustained, like TalkJS's 9 (default off);
+                         past it every request of the app gets 429 until Retry-After passes
+  --rate-burst N         requests allowed at once before the limit bites (default 600)`;
 
 function integer(flag: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
@@ -46,6 +49,8 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: b
         "offset-ts": { type: "string", default: "exclusive" },
         "limit-mode": { type: "string", default: "reject" },
         "latency-ms": { type: "string", default: "0" },
+        "rate-limit": { type: "string" },
+        "rate-burst": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -58,8 +63,20 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: b
     throw new ConfigError("--app-id", `must be letters, digits, _ or -, got "${appId}"`);
   const secretKey = str("secret-key");
   if (secretKey === "") throw new ConfigError("--secret-key", "must not be empty");
+  const rate = values["rate-limit"] === undefined ? undefined : str("rate-limit");
+  const burst = values["rate-burst"] === undefined ? undefined : str("rate-burst");
+  if (burst !== undefined && rate === undefined)
+    throw new ConfigError("--rate-burst", "needs --rate-limit (the requests per second sustained)");
   return {
     help: values.help === true,
+    ...(rate === undefined
+      ? {}
+      : {
+          rateLimit: {
+            perSecond: integer("--rate-limit", rate, 1, 1_000_000),
+            burst: burst === undefined ? 600 : integer("--rate-burst", burst, 1, 1_000_000),
+          },
+        }),
     port: integer("--port", str("port"), 0, 65535),
     appId,
     secretKey,

@@ -73,8 +73,20 @@ export class FaultEngine {
  * What a fault does to a successful answer: a truncated listing page, or a body that is not JSON
  * (`rawText`, cut mid-document) or JSON of the wrong shape. Other answers pass unchanged.
  */
-export function applyFault(reply: Reply, fault: FaultKind | null): { reply: Reply; rawText?: string } {
+export function applyFault(
+  reply: Reply,
+  fault: FaultKind | null,
+  query: Record<string, string> = {},
+): { reply: Reply; rawText?: string } {
   if (reply.status !== 200 || !fault) return { reply };
+  // A server whose listing "ends" after its first page: the history goes on, the page says it does not.
+  if (
+    fault.kind === "first-page-only" &&
+    (query.startingAfter !== undefined || query.offsetTs !== undefined) &&
+    isRecord(reply.body) &&
+    Array.isArray(reply.body.data)
+  )
+    return { reply: { status: 200, body: { data: [] } } };
   if (fault.kind === "truncate" && isRecord(reply.body) && Array.isArray(reply.body.data))
     return { reply: { status: 200, body: { data: reply.body.data.slice(0, fault.keep) } } };
   if (fault.kind === "malformed-json") {

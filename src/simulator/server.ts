@@ -13,13 +13,26 @@ import { TokenBucket } from "./ratelimit.ts";
 import { routeRequest, type SimulatedApp } from "./router.ts";
 import { serveFile } from "./routes/files.ts";
 import { ROUTES } from "./routes/index.ts";
-import type { RequestLogEntry, SimulatedMessageInput, Simulator, SimulatorOptions } from "./types.ts";
+import type {
+  RequestLogEntry,
+  SimulatedMessageInput,
+  Simulator,
+  SimulatorOptions,
+  ThrottleLogEntry,
+} from "./types.ts";
 
 type Hook = Parameters<Simulator["onRequest"]>[0];
 
 class SimulatorImpl implements Simulator {
   url = "";
   readonly requestLog: RequestLogEntry[] = [];
+  readonly throttleLog: ThrottleLogEntry[] = [];
+  /** The app-wide 429 hold: every request is refused until `until`. */
+  private hold: { until: number; retryAfter: boolean; reason: "hold" | "window" } = {
+    until: 0,
+    retryAfter: true,
+    reason: "hold",
+  };
   private readonly app: SimulatedApp;
   private latencyMs: number;
   private readonly rateLimit: TokenBucket;
@@ -111,14 +124,36 @@ class SimulatorImpl implements Simulator {
   deleteConversation(conversationId: string) {
     return this.store.deleteConversation(conversationId);
   }
+  user(id: UserId) {
+    return this.store.directory.get(id);
+  }
+  allUsers() {
+    return this.store.directory.all();
+  }
+  putUser(id: UserId, update: Parameters<Simulator["putUser"]>[1]) {
+    return this.store.directory.put(id, update);
+  }
+  anonymiseUser(id: UserId) {
+    return this.store.anonymiseUser(id);
+  }
+  removeUser(id: UserId) {
+    return this.store.directory.remove(id);
+  }
 
   // --- Simulator: control ---
   setOptions(options: Parameters<Simulator["setOptions"]>[0]) {
     if (options.offsetTsMode !== undefined) this.app.listing.offsetTsMode = options.offsetTsMode;
     if (options.limitMode !== undefined) this.app.listing.limitMode = options.limitMode;
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
-    if (options.rateLimit !== undefined) this.rateLimit.configure(options.rateLimit);
     if (options.fileUrlTtlMs !== undefined) this.app.files.ttlMs = options.fileUrlTtlMs;
+    if (options.maxMessageLimit !== undefined) this.app.listing.maxMessageLimit = options.maxMessageLimit;
+    if (options.rateLimit !== undefined) {
+      this.rateLimit.configure(options.rateLimit);
+      this.hold = { until: 0, retryAfter: true, reason: "hold" };
+    }
+  }
+  throttleAll(durationMs: number, options: { retryAfter?: boolean } = {}) {
+    this.hold = { until: Date.now() + durationMs, retryAfter: options.retryAfter ?? true, reason: "window" };
   }
   addFault(rule: Parameters<Simulator["addFault"]>[0]) {
     this.faults.add(rule);
@@ -131,6 +166,24 @@ class SimulatorImpl implements Simulator {
   }
   clearRequestLog() {
     this.requestLog.length = 0;
+    this.throttleLog.length = 0;
+  }
+
+  /**
+   * A 429 answer, logged; one that carries a Retry-After holds the whole app until it passes
+   * (a per-app limit refuses everything, not just the request that crossed it).
+   */
+  private throttled(reason: ThrottleLogEntry["reason"], retryAfter: string | null): Reply {
+    const at = Date.now();
+    const ms = retryAfter === null ? null : retryAfterMs(retryAfter, at);
+    const until = ms === null ? at : at + ms;
+    if (until > this.hold.until) this.hold = { until, retryAfter: true, reason: "hold" };
+    this.throttleLog.push({ at, retryAfterMs: ms, until, reason });
+    return errorReply(
+      429,
+      "rate limit exceeded",
+      retryAfter === null ? undefined : { "retry-after": retryAfter },
+    );
   }
 
   async listen(port: number, host: string): Promise<void> {
@@ -160,7 +213,9 @@ class SimulatorImpl implements Simulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const { path, query } = parseTarget(req.url ?? "/");
-    const log = (status: number) => this.requestLog.push({ method, path, query, status, at: Date.now() });
+    let receivedAt = Date.now();
+    const log = (status: number) =>
+      this.requestLog.push({ method, path, query, status, at: Date.now(), receivedAt });
 
     let body: string;
     try {
@@ -170,6 +225,7 @@ class SimulatorImpl implements Simulator {
       send(res, errorReply(413, "request body too large"));
       return;
     }
+    receivedAt = Date.now();
     const n = ++this.requestCount;
     let answer: { reply: Reply; rawText?: string };
     try {
@@ -190,10 +246,17 @@ class SimulatorImpl implements Simulator {
         }
         return;
       }
-      const retryAfter = this.rateLimit.take();
-      const fault = retryAfter === null ? this.faults.decide(method, path) : null;
-      if (retryAfter !== null) {
-        answer = { reply: errorReply(429, "rate limit exceeded", { "retry-after": String(retryAfter) }) };
+      const held = this.hold.until - Date.now();
+      const retryAfter = held > 0 ? null : this.rateLimit.take();
+      const fault = held > 0 || retryAfter !== null ? null : this.faults.decide(method, path);
+      if (held > 0) {
+        answer = {
+          reply: this.throttled(this.hold.reason, this.hold.retryAfter ? String(held / 1000) : null),
+        };
+      } else if (retryAfter !== null) {
+        answer = { reply: this.throttled("limit", String(retryAfter)) };
+      } else if (fault?.kind === "status" && fault.status === 429) {
+        answer = { reply: this.throttled("fault", fault.retryAfter ?? null) };
       } else if (fault?.kind === "reset") {
         log(0);
         req.socket.destroy();
@@ -204,7 +267,7 @@ class SimulatorImpl implements Simulator {
       } else {
         if (fault?.kind === "slow") await sleep(fault.delayMs);
         const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);
-        answer = applyFault(reply, fault);
+        answer = applyFault(reply, fault, query);
       }
     } catch (e) {
       const reply =
@@ -216,6 +279,13 @@ class SimulatorImpl implements Simulator {
     log(answer.reply.status);
     send(res, answer.reply, answer.rawText);
   }
+}
+
+/** Retry-After (delta-seconds, fractions allowed, or an HTTP date) in ms from `now`; 0 if unreadable. */
+function retryAfterMs(value: string, now: number): number {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - now);
 }
 
 /** Starts a simulator on loopback (port 0 = a free port). */

@@ -1,6 +1,6 @@
 // Public, in-process interface of the TalkJS API simulator. Tests, benchmarks and the `demo`
 // command program against this; `startSimulator` in ./server.ts implements it.
-import type { Conversation, ConversationUpdate, Message, UserId } from "../talkjs/types.ts";
+import type { Conversation, ConversationUpdate, Message, User, UserId, UserUpdate } from "../talkjs/types.ts";
 
 /** The docs do not say whether `offsetTs` includes conversations whose timestamp equals it. */
 export type OffsetTsMode = "inclusive" | "exclusive";
@@ -23,7 +23,10 @@ export interface SimulatorOptions {
   maxMessageLimit?: number;
   /** Artificial latency added to every request, in ms (default 0). */
   latencyMs?: number;
-  /** Simple server-side rate limit: requests per second sustained + burst; 429 with Retry-After past it. Off by default. */
+  /**
+   * Server-side per-app rate limit: requests per second sustained + burst; 429 with Retry-After
+   * past it (`retryAfterSeconds` may be a fraction, for scaled-time tests). Off by default.
+   */
   rateLimit?: { perSecond: number; burst: number; retryAfterSeconds?: number } | null;
   /** File URLs expire this long after a read hands them out (a later read gives a new URL); default never. */
   fileUrlTtlMs?: number | null;
@@ -38,6 +41,7 @@ export type FaultKind =
   | { kind: "malformed-json" } // 200 with a body that is not JSON
   | { kind: "bad-shape"; body: unknown } // 200 with valid JSON of the wrong shape
   | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
+  | { kind: "first-page-only" } // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
   // file faults (match: { pathPrefix: "/files/" }):
   | { kind: "reset-mid-body" } // full Content-Length, half the bytes, then the socket is destroyed
   | { kind: "stall-mid-body"; ms: number } // half the bytes, a pause of `ms`, then the rest
@@ -46,7 +50,10 @@ export type FaultKind =
 
 export interface FaultRule {
   fault: FaultKind;
-  /** Which requests it applies to; default: every listing request (GET .../conversations). */
+  /**
+   * Which requests it applies to; default: every listing request (GET .../conversations). The
+   * users listing and user GETs take every fault too: `{ pathRegex: /\/users$/ }`, `/\/users\/[^/]+$/`.
+   */
   match?: { method?: string; pathPrefix?: string; pathRegex?: RegExp };
   /** Apply to the n-th matching request (1-based) ... */
   nth?: number;
@@ -62,6 +69,21 @@ export interface RequestLogEntry {
   query: Record<string, string>;
   status: number; // 0 for a reset connection
   at: number; // Date.now() when answered
+  receivedAt: number; // Date.now() when its body had arrived
+}
+
+/**
+ * One 429 the simulator answered. Every 429 with a Retry-After holds the whole app: until `until`
+ * each request is answered 429 (`reason: "hold"`), the way a per-app limit refuses everything.
+ */
+export interface ThrottleLogEntry {
+  at: number;
+  /** The Retry-After sent, in ms (null: none sent). */
+  retryAfterMs: number | null;
+  /** End of the app-wide hold (= at when no hold). */
+  until: number;
+  /** limit: the rate limit's bucket ran dry; fault: an injected 429; hold: inside a hold; window: throttleAll. */
+  reason: "limit" | "fault" | "hold" | "window";
 }
 
 export interface SimulatedMessageInput {
@@ -92,6 +114,10 @@ export interface Simulator {
   allConversations(): Conversation[]; // every live conversation, in no particular order
   messages(conversationId: string): Message[]; // newest first, like the API
   deletedIds(): string[];
+  /** One user as GET answers it (pushTokens included), or undefined. */
+  user(id: UserId): User | undefined;
+  /** Every user, in listing (id) order. */
+  allUsers(): User[];
 
   /** Bytes of a file this simulator serves (tests compare downloads with them); undefined if not ours. */
   fileBytes(url: string): Buffer | undefined;
@@ -121,15 +147,34 @@ export interface Simulator {
   /** Participation endpoint semantics: removes one participant. */
   removeParticipant(conversationId: string, userId: UserId): void;
   deleteConversation(conversationId: string): boolean;
+  /** PUT semantics: creates the user (createdAt = now) or merges into it. */
+  putUser(id: UserId, update: UserUpdate): User;
+  /**
+   * TalkJS's privacy example: name "[DELETED]", email/phone/photo/custom cleared, and every
+   * message the user sent edited to "[DELETED]". Returns how many messages were edited.
+   */
+  anonymiseUser(id: UserId): number;
+  /** Test rig only (TalkJS has no user-delete endpoint): GET answers 404, the listing skips it. */
+  removeUser(id: UserId): boolean;
 
   // --- control ---
   setOptions(
     options: Partial<
-      Pick<SimulatorOptions, "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "fileUrlTtlMs">
+      Pick<
+        SimulatorOptions,
+        "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit" | "fileUrlTtlMs"
+      >
     >,
   ): void;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
+  /**
+   * Test switch: a 429 window covering every request for `durationMs` (0 ends any hold, also one
+   * a 429 started). With `retryAfter: false` the 429s carry no Retry-After header.
+   */
+  throttleAll(durationMs: number, options?: { retryAfter?: boolean }): void;
+  /** Every 429 answered (cleared with the request log). */
+  readonly throttleLog: ThrottleLogEntry[];
   /** Called before each request is answered, with the 1-based count of requests so far; may mutate data. */
   onRequest(
     hook:
@@ -140,6 +185,7 @@ export interface Simulator {
       | null,
   ): void;
   readonly requestLog: RequestLogEntry[];
+  /** Clears the request log and the throttle log. */
   clearRequestLog(): void;
 
   close(): Promise<void>;

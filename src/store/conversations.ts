@@ -4,6 +4,7 @@
 import type { Conversation } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { Db, Tx } from "./open.ts";
+import { erasedIds, redactConversations } from "./privacy.ts";
 import {
   analyzeConversations,
   CONVERSATIONS,
@@ -25,9 +26,11 @@ export class ConversationStore {
   }
 
   /** Upserts one page in one transaction (with `opts.checkpoint`, if any); returns what changed. */
-  upsert(appId: string, conversations: Conversation[], opts: UpsertOptions): Promise<UpsertCounts> {
+  async upsert(appId: string, conversations: Conversation[], opts: UpsertOptions): Promise<UpsertCounts> {
     const { checkpoint, seenAt } = opts;
-    return batchUpsert(this.#db, CONVERSATIONS, appId, conversations, {
+    // An erased user's lastMessage is blanked on the way in (./privacy.ts).
+    const erased = await erasedIds(this.#db, appId);
+    return batchUpsert(this.#db, CONVERSATIONS, appId, redactConversations(conversations, erased), {
       seenAt,
       runId: opts.runId,
       afterWrite: (tx, written) => replaceParticipants(tx, appId, written),

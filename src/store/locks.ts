@@ -1,21 +1,24 @@
 // The per-app run lock: backfill, sync and reconcile of one app never write at once, whether
-// they run in one process, several, or several replicas of the container.
+// they run in one process, several, or several replicas of the container. Both providers use a lock
+// the KERNEL releases with the process (kill -9, crash, an unreaped zombie), never a pid or a
+// timestamp guess:
 // - PostgreSQL: a session-level advisory lock held on a dedicated connection (Prisma's pool cannot
 //   pin one). If the process dies, its connection closes and PostgreSQL frees the lock at once.
-//   The run_locks row only records who holds it, for the error message.
-// - SQLite: the run_locks row IS the lock: taken atomically, as a lease renewed while held. A row
-//   whose lease expired, or left by a dead process on this same host (`kill -9`), is taken over.
+// - SQLite: `BEGIN EXCLUSIVE` held for the run's lifetime on a separate lock database next to the
+//   mirror (`<db>.<app key>.lock`): SQLite's file lock is an fcntl lock, which the kernel drops
+//   when the process's descriptors close — before it even becomes a zombie.
+// In both, the run_locks row only records who holds it, for the RUN_LOCKED message.
 import { createHash, randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { MirrorError } from "../errors.ts";
 import { redactDatabaseUrl } from "./database-url.ts";
 import type { Client, Db } from "./open.ts";
-import { ADVISORY_UNLOCK, TRY_ADVISORY_LOCK, takeSqliteLease } from "./sql/locks.ts";
+import { ADVISORY_UNLOCK, SQLITE_LOCK_BEGIN, SQLITE_LOCK_END, TRY_ADVISORY_LOCK } from "./sql/locks.ts";
 import type { RunLock, RunLockHolder, RunLockInfo } from "./types.ts";
 
-/** SQLite lease: long enough to survive a stalled event loop, short enough that a lost host's lock frees itself. */
+/** What `expires_at` of the description row says (informational: no lock depends on it). */
 export const LEASE_MS = 60_000;
-const HEARTBEAT_MS = 15_000;
 
 /** A signed 64-bit advisory lock key derived from the app id (stable across processes and versions). */
 export function advisoryKey(appId: string): string {
@@ -23,14 +26,11 @@ export function advisoryKey(appId: string): string {
   return digest.readBigInt64BE(0).toString();
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The SQLite lock database of one app next to the mirror file: one lock per app, like PostgreSQL's key. */
+export function sqliteLockPath(databaseUrl: string, appId: string): string {
+  const file = databaseUrl.startsWith("file:") ? databaseUrl.slice("file:".length) : databaseUrl;
+  const key = createHash("sha256").update(`talkjs-mirror:${appId}`).digest("hex").slice(0, 16);
+  return `${file}.${key}.lock`;
 }
 
 /** A held lock whose release runs once, however often it is called. */
@@ -59,7 +59,7 @@ export class RunLocks {
   async acquire(appId: string, holder: RunLockHolder): Promise<RunLock | null> {
     const lock = this.#db.pg
       ? await acquirePostgresLock(this.#db.client, this.#db.url, appId, holder)
-      : await acquireSqliteLock(this.#db.client, appId, holder);
+      : await acquireSqliteLock(this.#db.client, this.#db.url, appId, holder);
     if (!lock) return null;
     this.#held.add(lock);
     return heldLock(appId, holder, async () => {
@@ -128,27 +128,43 @@ async function acquirePostgresLock(
 
 async function acquireSqliteLock(
   client: Client,
+  url: string,
   appId: string,
   holder: RunLockHolder,
 ): Promise<RunLock | null> {
-  const existing = await client.runLock.findUnique({ where: { appId } });
-  if (existing && existing.host === holder.host && !processAlive(existing.pid)) {
-    // Left by a process of this host that died without releasing it (kill -9, crash).
-    await client.runLock.deleteMany({ where: { appId, token: existing.token } });
+  const path = sqliteLockPath(url, appId);
+  let session: Database.Database;
+  try {
+    // No busy wait: a held lock answers SQLITE_BUSY at once. Rollback journal (the default), so
+    // BEGIN EXCLUSIVE takes the file's exclusive lock immediately, not at the first write.
+    session = new Database(path, { timeout: 0 });
+  } catch (error) {
+    throw new MirrorError(
+      "DB_OPEN_FAILED",
+      `Cannot open the SQLite lock file ${path}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    session.exec(SQLITE_LOCK_BEGIN);
+  } catch (error) {
+    session.close();
+    if ((error as { code?: string }).code === "SQLITE_BUSY") return null;
+    throw new MirrorError("DB_OPEN_FAILED", `Cannot lock ${path}: ${(error as Error).message}`);
   }
   const token = randomUUID();
-  const acquiredAt = new Date();
-  const expiresAt = new Date(acquiredAt.getTime() + LEASE_MS);
-  await client.$executeRaw(takeSqliteLease({ appId, token, ...holder, acquiredAt, expiresAt }));
-  const row = await client.runLock.findUnique({ where: { appId } });
-  if (row?.token !== token) return null;
-  const heartbeat = setInterval(() => {
-    const until = new Date(Date.now() + LEASE_MS);
-    client.runLock.updateMany({ where: { appId, token }, data: { expiresAt: until } }).catch(() => {});
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
+  try {
+    await recordHolder(client, appId, token, holder);
+  } catch (error) {
+    session.close();
+    throw error;
+  }
   return heldLock(appId, holder, async () => {
-    clearInterval(heartbeat);
-    await client.runLock.deleteMany({ where: { appId, token } });
+    await client.runLock.deleteMany({ where: { appId, token } }).catch(() => {});
+    try {
+      session.exec(SQLITE_LOCK_END);
+    } finally {
+      // Closing the connection releases the lock even if the rollback failed.
+      session.close();
+    }
   });
 }

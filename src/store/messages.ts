@@ -4,9 +4,19 @@ import type { Message } from "../talkjs/types.ts";
 import { batchUpsert, markDeletedRows } from "./batch-upsert.ts";
 import type { FileStore } from "./files.ts";
 import type { Db } from "./open.ts";
-import { MESSAGES, messageStats, messageWork } from "./sql/messages.ts";
-import { toDate, toNumber } from "./sql/shared.ts";
-import type { MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
+import { erasedIds, redactMessages } from "./privacy.ts";
+import {
+  clearMissing,
+  MESSAGES,
+  markPendingDeleted,
+  messageStats,
+  messageWork,
+  noteMissing,
+  notePendingDelete,
+  requeueHistoriesSince,
+} from "./sql/messages.ts";
+import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
   readonly #db: Db;
@@ -18,11 +28,13 @@ export class MessageStore {
   }
 
   /**
-   * Upserts one page of messages in one transaction; returns what changed. The files of new and
-   * changed messages are registered in the same transaction, so none is ever missed.
+   * Upserts one page of messages in one transaction; returns what changed. An erased sender's
+   * messages are blanked on the way in (./privacy.ts). The files of new and changed messages are
+   * registered in the same transaction, so none is ever missed.
    */
-  upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
-    return batchUpsert(this.#db, MESSAGES, appId, messages, {
+  async upsert(appId: string, messages: Message[], opts: { seenAt: Date }): Promise<UpsertCounts> {
+    const erased = await erasedIds(this.#db, appId);
+    return batchUpsert(this.#db, MESSAGES, appId, redactMessages(messages, erased), {
       seenAt: opts.seenAt,
       afterWrite: (tx, written) => this.#files.register(appId, written, opts.seenAt, tx),
     });
@@ -38,7 +50,7 @@ export class MessageStore {
     opts: { changedOnly: boolean; limit: number; afterId?: string },
   ): Promise<MessageWork[]> {
     const rows = await this.#db.client.$queryRaw<
-      { conversation_id: string; last_message_id: string; newest_message_at: unknown }[]
+      { conversation_id: string; last_message_id: string | null; newest_message_at: unknown }[]
     >(messageWork(appId, opts));
     return rows.map((r) => ({
       conversationId: r.conversation_id,
@@ -51,7 +63,7 @@ export class MessageStore {
   async saveState(
     appId: string,
     conversationId: string,
-    state: { lastMessageId: string; newestMessageAt: Date | null; syncedAt: Date; deep: boolean },
+    state: { lastMessageId: string | null; newestMessageAt: Date | null; syncedAt: Date; deep: boolean },
   ): Promise<void> {
     const data = {
       lastMessageId: state.lastMessageId,
@@ -66,6 +78,11 @@ export class MessageStore {
     });
   }
 
+  /** Re-queues for a full re-read every history finished since `since`; returns how many. */
+  requeueSince(appId: string, since: Date): Promise<number> {
+    return this.#db.client.$executeRaw(requeueHistoriesSince(this.#db.pg, appId, since));
+  }
+
   /** Ids of the live (not deleted) messages mirrored for one conversation. */
   async liveIds(appId: string, conversationId: string): Promise<string[]> {
     const rows = await this.#db.client.message.findMany({
@@ -73,6 +90,36 @@ export class MessageStore {
       select: { id: true },
     });
     return rows.map((r) => r.id);
+  }
+
+  /** The live messages mirrored for one conversation, with when a deep re-read last missed them. */
+  async liveRows(appId: string, conversationId: string): Promise<LiveMessageRow[]> {
+    return this.#db.client.message.findMany({
+      where: { appId, conversationId, deletedAt: null },
+      select: { id: true, createdAt: true, missingSince: true },
+    });
+  }
+
+  /** Records `at` as when these messages were first missed (kept if already recorded). */
+  async noteMissing(appId: string, ids: readonly string[], at: Date): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS))
+      await this.#db.client.$executeRaw(noteMissing(this.#db.pg, appId, part, at));
+  }
+
+  /** Forgets a recorded absence of messages a re-read returned again. */
+  async clearMissing(appId: string, ids: readonly string[]): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS)) await this.#db.client.$executeRaw(clearMissing(appId, part));
+  }
+
+  /** Holds proven deletions for run `runId`; marked (or not) by `markPending` at the run's end. */
+  async notePendingDelete(appId: string, ids: readonly string[], runId: number): Promise<void> {
+    for (const part of chunk(ids, MAX_PARAMS))
+      await this.#db.client.$executeRaw(notePendingDelete(appId, part, runId));
+  }
+
+  /** Marks deleted what run `runId` proved; returns how many. */
+  markPending(appId: string, runId: number, at: Date): Promise<number> {
+    return this.#db.client.$executeRaw(markPendingDeleted(this.#db.pg, appId, runId, at));
   }
 
   /** Sets deleted_at on live messages among `ids`; returns how many changed. */

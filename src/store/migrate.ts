@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { MirrorError } from "../errors.ts";
 import type { DatabaseConfig, DatabaseProvider } from "./database-url.ts";
-import { redactDatabaseUrl } from "./database-url.ts";
+import { maskDatabaseText, redactDatabaseUrl } from "./database-url.ts";
 import { listMigrations, noFilter, openSchemaEngine } from "./schema-engine.ts";
 
 /** prisma/migrations/ of this package; the same relative path works from src/store/ and dist/store/. */
@@ -28,9 +28,7 @@ export class MigrationError extends MirrorError {
 }
 
 function scrub(message: string, db: DatabaseConfig): string {
-  let out = message.split(db.url).join(redactDatabaseUrl(db.url));
-  if (db.password) out = out.split(db.password).join("***");
-  return out;
+  return maskDatabaseText(message, db.url);
 }
 
 /**

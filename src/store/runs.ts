@@ -1,8 +1,9 @@
 // Runs and sync state: the sync_runs ledger (one row per backfill/sync/reconcile/messages run)
 // and sync_state (per stream: cursor, watermark, last success and error). Single rows by key, so
-// the model API; the checkpoint written inside a page's transaction is ./sql/runs.ts. Retention
-// (pruning old runs) would live here too; nothing is pruned today.
+// the model API; the checkpoint written inside a page's transaction and retention are ./sql/runs.ts.
+import { maskDatabaseText } from "./database-url.ts";
 import type { Db } from "./open.ts";
+import { pruneRuns } from "./sql/runs.ts";
 import type { RunResult, RunStatus, SyncRunRow, SyncStateRow, SyncStateUpdate } from "./types.ts";
 
 export class RunStore {
@@ -30,7 +31,14 @@ export class RunStore {
     });
   }
 
-  async recordSyncError(appId: string, stream: string, error: string, at: Date = new Date()): Promise<void> {
+  async recordSyncError(
+    appId: string,
+    stream: string,
+    rawError: string,
+    at: Date = new Date(),
+  ): Promise<void> {
+    // Whatever failed may have quoted the connection string: it is stored masked.
+    const error = maskDatabaseText(rawError, this.#db.url);
     await this.#db.client.syncState.upsert({
       where: { appId_stream: { appId, stream } },
       create: { appId, stream, lastError: error, lastErrorAt: at, updatedAt: at },
@@ -52,7 +60,7 @@ export class RunStore {
       data: {
         status: result.status,
         finishedAt: result.finishedAt ?? new Date(),
-        error: result.error ?? null,
+        error: result.error == null ? null : maskDatabaseText(result.error, this.#db.url),
         ...result.counts,
       },
     });
@@ -68,6 +76,17 @@ export class RunStore {
       },
     });
     return result.count;
+  }
+
+  /** The latest run of one kind, however many runs of other kinds came after it. (app_id, kind, id). */
+  async lastRunOfKind(appId: string, kind: string): Promise<SyncRunRow | null> {
+    const row = await this.#db.client.syncRun.findFirst({ where: { appId, kind }, orderBy: { id: "desc" } });
+    return row ? { ...row, status: row.status as RunStatus } : null;
+  }
+
+  /** Deletes finished runs started before `before`, never the latest of a kind; returns how many. */
+  pruneRuns(appId: string, before: Date): Promise<number> {
+    return this.#db.client.$executeRaw(pruneRuns(this.#db.pg, appId, before));
   }
 
   async lastRuns(appId: string, limit = 10): Promise<SyncRunRow[]> {

@@ -7,17 +7,22 @@ import type { DatabaseConfig } from "./database-url.ts";
 import { FileStore } from "./files.ts";
 import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
-import { type Db, type OpenStoreConfig, openDatabase } from "./open.ts";
+import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
+import { PrivacyStore } from "./privacy.ts";
 import { RunStore } from "./runs.ts";
 import type { Store } from "./types.ts";
+import { UserStore } from "./users.ts";
 
 export type { DueFile, FileOutcome, FileStats, FileStatus, StoredFileRef } from "./files.ts";
 export { FILE_STATUSES } from "./files.ts";
-export type { OpenStoreConfig } from "./open.ts";
+export type { OpenMode, OpenStoreConfig } from "./open.ts";
 export type * from "./types.ts";
 
-export async function openStore(config: OpenStoreConfig | DatabaseConfig): Promise<Store> {
-  return storeOver(await openDatabase(config));
+export async function openStore(
+  config: OpenStoreConfig | DatabaseConfig,
+  mode: OpenMode = {},
+): Promise<Store> {
+  return storeOver(await openDatabase(config, mode));
 }
 
 function storeOver(db: Db): Store {
@@ -29,6 +34,8 @@ function storeOver(db: Db): Store {
     provider: db.provider,
     messages: new MessageStore(db, files),
     files,
+    users: new UserStore(db),
+    privacy: new PrivacyStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),
@@ -44,6 +51,8 @@ function storeOver(db: Db): Store {
     startRun: (appId, kind, startedAt) => runs.startRun(appId, kind, startedAt),
     finishRun: (id, result) => runs.finishRun(id, result),
     lastRuns: (appId, limit) => runs.lastRuns(appId, limit),
+    lastRunOfKind: (appId, kind) => runs.lastRunOfKind(appId, kind),
+    pruneRuns: (appId, before) => runs.pruneRuns(appId, before),
     closeAbandonedRuns: (appId, at) => runs.closeAbandonedRuns(appId, at),
     acquireRunLock: (appId, holder) => locks.acquire(appId, holder),
     describeRunLock: (appId) => locks.describe(appId),

@@ -4,7 +4,9 @@ import type { Conversation } from "../talkjs/types.ts";
 import type { DatabaseProvider } from "./database-url.ts";
 import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
+import type { PrivacyStore } from "./privacy.ts";
 import type { Sql } from "./sql/shared.ts";
+import type { UserStore } from "./users.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
 export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
@@ -125,10 +127,18 @@ export interface RunLock {
 /** A conversation whose messages need fetching, with how far they are already mirrored. */
 export interface MessageWork {
   conversationId: string;
-  /** The conversation's current lastMessage id (what the state records once done). */
-  lastMessageId: string;
+  /** The conversation's current lastMessage id (what the state records once done); null when it has none left. */
+  lastMessageId: string | null;
   /** createdAt of the newest message mirrored for it; null when none is. */
   newestKnownAt: Date | null;
+}
+
+/** A live mirrored message as a deep re-read weighs it. */
+export interface LiveMessageRow {
+  id: string;
+  createdAt: Date;
+  /** When a deep re-read first did not return it (older than anything returned); null otherwise. */
+  missingSince: Date | null;
 }
 
 export interface StoredMessage extends MirroredRow {
@@ -140,6 +150,20 @@ export interface StoredMessage extends MirroredRow {
   text: string | null;
   createdAt: Date;
   editedAt: Date | null;
+}
+
+/** A users row: the user as the API answered it (`raw`, never with push tokens) and its columns. */
+export interface StoredUser extends MirroredRow {
+  appId: string;
+  id: string;
+  name: string | null;
+  email: unknown;
+  phone: unknown;
+  role: string | null;
+  locale: string | null;
+  createdAt: Date | null;
+  custom: unknown;
+  seenRunId: number | null;
 }
 
 export interface MessageStats {
@@ -159,6 +183,10 @@ export interface Store {
   readonly provider: DatabaseProvider;
   /** The message mirror's tables (messages, message_sync_state). */
   readonly messages: MessageStore;
+  /** The users mirror (users). */
+  readonly users: UserStore;
+  /** Erasures (`forget`) and `purge`. */
+  readonly privacy: PrivacyStore;
   /** The archived files' tables (message_files, file_blobs). */
   readonly files: FileStore;
   upsertConversations(
@@ -180,6 +208,10 @@ export interface Store {
   startRun(appId: string, kind: string, startedAt?: Date): Promise<number>;
   finishRun(id: number, result: RunResult): Promise<void>;
   lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
+  /** The latest run of one kind (status reads each kind directly: other kinds' runs cannot hide it). */
+  lastRunOfKind(appId: string, kind: string): Promise<SyncRunRow | null>;
+  /** Retention: deletes finished runs started before `before`, never a kind's latest; returns how many. */
+  pruneRuns(appId: string, before: Date): Promise<number>;
   /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
   closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
   /**

@@ -1,6 +1,6 @@
 // A job as the CLI and the worker run it: the app's run lock, the conversation pass of its kind,
-// then (unless turned off) the message pass for the conversations that pass changed — one piece of
-// code, so the one-shot commands and the container behave the same.
+// then (unless turned off) the message pass for the conversations that pass changed and the users
+// pass (./users.ts) — one piece of code, so the one-shot commands and the container behave the same.
 
 import { MirrorError } from "../errors.ts";
 import { type BackfillSummary, runBackfill } from "./backfill.ts";
@@ -10,6 +10,14 @@ import { withRunLock } from "./lock.ts";
 import { type MessagePassSummary, runMessagePass } from "./messages.ts";
 import { type ReconcileSummary, runReconcile } from "./reconcile.ts";
 import type { SyncContext } from "./run.ts";
+import {
+  hasListedUsers,
+  recordingUserIds,
+  runNewUsers,
+  runUsersListing,
+  runUsersReconcile,
+  type UsersPassSummary,
+} from "./users.ts";
 
 export type MirrorJobKind = "backfill" | "sync" | "reconcile";
 
@@ -23,6 +31,13 @@ export interface SyncSettings {
   messageConcurrency: number;
   /** createdAt windows a backfill pass pages at once. */
   backfillConcurrency: number;
+  /** Deep message pass: an unproven absence becomes a deletion only after this long (default 1 h). */
+  confirmAfterMs?: number;
+  /**
+   * Mirror the app's users after the other passes (MIRROR_USERS; the config layer sets it, absent
+   * means off so an engine caller opts in).
+   */
+  mirrorUsers?: boolean;
   /** Archiving the files messages point to (after the message pass, outside the run lock). */
   files?: FilesSettings | undefined;
 }
@@ -42,6 +57,8 @@ export interface MirrorJobOptions {
 export type MirrorJobSummary = (BackfillSummary | SyncSummary | ReconcileSummary) & {
   /** The message pass that followed, when messages are mirrored. */
   messages?: MessagePassSummary;
+  /** The users pass that followed, when users are mirrored. */
+  users?: UsersPassSummary;
   /** The files job that followed, when files are archived. */
   files?: FilesSummary;
   /** Why the files job stopped (e.g. FILES_DISK_FULL): it never fails the job itself. */
@@ -74,28 +91,59 @@ function runLockedJob(
   options: MirrorJobOptions,
 ): Promise<MirrorJobSummary> {
   const { settings } = options;
+  // A sync GETs only the users its passes wrote that are new to the mirror: note them on the way.
+  const seenUsers = new Set<string>();
+  const passCtx =
+    settings.mirrorUsers === true && kind === "sync"
+      ? { ...ctx, store: recordingUserIds(ctx.store, seenUsers) }
+      : ctx;
   return withRunLock(ctx, kind, async () => {
-    const summary: BackfillSummary | SyncSummary | ReconcileSummary =
-      kind === "backfill"
-        ? await runBackfill(ctx, {
-            restart: options.restart === true,
-            clockSkewMs: settings.clockSkewMs,
-            concurrency: settings.backfillConcurrency,
+    const summary = await conversationsAndMessages(passCtx, kind, options);
+    if (settings.mirrorUsers !== true) return summary;
+    const users =
+      kind === "reconcile"
+        ? await runUsersReconcile(ctx, {
+            maxDeleteShare: settings.maxDeleteShare,
+            allowMassDelete: options.allowMassDelete === true,
           })
-        : kind === "sync"
-          ? await runSync(ctx, {
-              clockSkewMs: settings.clockSkewMs,
-              backfillConcurrency: settings.backfillConcurrency,
-            })
-          : await runReconcile(ctx, {
-              maxDeleteShare: settings.maxDeleteShare,
-              allowMassDelete: options.allowMassDelete === true,
-            });
-    if (!settings.mirrorMessages) return summary;
-    const messages = await runMessagePass(ctx, {
-      deep: kind === "reconcile" && options.deepMessages === true,
-      concurrency: settings.messageConcurrency,
-    });
-    return { ...summary, messages };
+        : kind === "backfill" || !(await hasListedUsers(ctx))
+          ? await runUsersListing(ctx)
+          : await runNewUsers(ctx, seenUsers);
+    return { ...summary, users };
   });
+}
+
+async function conversationsAndMessages(
+  ctx: SyncContext,
+  kind: MirrorJobKind,
+  options: MirrorJobOptions,
+): Promise<MirrorJobSummary> {
+  const { settings } = options;
+  const summary: BackfillSummary | SyncSummary | ReconcileSummary =
+    kind === "backfill"
+      ? await runBackfill(ctx, {
+          restart: options.restart === true,
+          clockSkewMs: settings.clockSkewMs,
+          concurrency: settings.backfillConcurrency,
+        })
+      : kind === "sync"
+        ? await runSync(ctx, {
+            clockSkewMs: settings.clockSkewMs,
+            backfillConcurrency: settings.backfillConcurrency,
+          })
+        : await runReconcile(ctx, {
+            maxDeleteShare: settings.maxDeleteShare,
+            allowMassDelete: options.allowMassDelete === true,
+          });
+  if (!settings.mirrorMessages) return summary;
+  const messages = await runMessagePass(ctx, {
+    deep: kind === "reconcile" && options.deepMessages === true,
+    concurrency: settings.messageConcurrency,
+    deletions: {
+      maxDeleteShare: settings.maxDeleteShare,
+      allowMassDelete: options.allowMassDelete === true,
+      ...(settings.confirmAfterMs !== undefined ? { confirmAfterMs: settings.confirmAfterMs } : {}),
+    },
+  });
+  return { ...summary, messages };
 }

@@ -6,7 +6,8 @@ import type { RunKind, SyncContext } from "./run.ts";
 
 export async function withRunLock<T>(
   ctx: Pick<SyncContext, "store" | "appId" | "logger">,
-  kind: RunKind,
+  /** A run kind, or a maintenance command that must not interleave with runs. */
+  kind: RunKind | "forget" | "purge",
   body: () => Promise<T>,
 ): Promise<T> {
   const lock = await ctx.store.acquireRunLock(ctx.appId, { kind, pid: process.pid, host: os.hostname() });

@@ -10,6 +10,8 @@ import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
 import { mapLimited } from "./limit.ts";
+import { isSampled, PageProof } from "./page-proof.ts";
+import { decideMessageSweep, judgeMissingMessage } from "./policy.ts";
 import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
 import { MESSAGES_STREAM } from "./streams.ts";
 
@@ -25,9 +27,23 @@ export const INCREMENTAL_FIRST_PAGE = 10;
 /** Conversations read from the database per batch: memory stays flat whatever the app's size. */
 const WORK_BATCH = 200;
 
+/** Default wait before an unproven absence (older than a re-read reached) becomes a deletion. */
+export const DEFAULT_CONFIRM_AFTER_MS = 3_600_000;
+
+/** A deep pass's deletion guards (see judgeMissingMessage and decideMessageSweep). */
+export interface MessageDeletionOptions {
+  /** Largest share (0..1) of the messages the run re-read it may mark deleted. */
+  maxDeleteShare: number;
+  allowMassDelete: boolean;
+  /** An unproven absence is marked only when a deep re-read this long after the first miss confirms it. */
+  confirmAfterMs?: number;
+}
+
 export interface MessagePassOptions {
   /** Re-read every conversation's whole history (edits and deletions of old messages). */
   deep?: boolean;
+  /** Deep only: the deletion guards (default: share 0.1, confirm after 1 h). */
+  deletions?: MessageDeletionOptions;
   concurrency?: number;
   pageSize?: number;
 }
@@ -38,6 +54,10 @@ export interface MessagePassSummary extends RunSummary {
   conversations: number;
   /** Conversations gone at TalkJS by the time their messages were asked for (reconcile marks them). */
   vanished: number;
+  /** Deep: mirrored messages older than a re-read reached, recorded as missing (not marked yet). */
+  unproven: number;
+  /** Deep: conversations whose history could not be read (an HTTP failure): nothing marked for them. */
+  failed: number;
 }
 
 /**
@@ -58,9 +78,18 @@ export async function runMessagePass(
   const deep = options.deep === true;
   const concurrency = options.concurrency ?? DEFAULT_MESSAGE_CONCURRENCY;
   const pageSize = options.pageSize ?? MESSAGE_PAGE_SIZE;
+  const deletions = {
+    maxDeleteShare: options.deletions?.maxDeleteShare ?? 0.1,
+    allowMassDelete: options.deletions?.allowMassDelete === true,
+    confirmAfterMs: options.deletions?.confirmAfterMs ?? DEFAULT_CONFIRM_AFTER_MS,
+  };
   let conversations = 0;
   let vanished = 0;
+  let unproven = 0;
+  let failed = 0;
+  let proven = 0;
   const summary = await recordedRun(ctx, "messages", async (progress) => {
+    const proof = await PageProof.load(ctx);
     let afterId: string | undefined;
     for (;;) {
       const batch = await ctx.store.messages.listWork(ctx.appId, {
@@ -71,22 +100,71 @@ export async function runMessagePass(
       if (batch.length === 0) break;
       afterId = batch.at(-1)?.conversationId;
       await mapLimited(batch, concurrency, async (work) => {
-        const done = await mirrorConversationMessages(ctx, work, { deep, pageSize }, (page, counts) =>
-          addProgress(ctx, progress, { ...counts, pages: 1, fetched: page }),
-        );
+        let done: Awaited<ReturnType<typeof mirrorConversationMessages>>;
+        try {
+          done = await mirrorConversationMessages(
+            ctx,
+            work,
+            { deep, pageSize, proof, runId: progress.runId, confirmAfterMs: deletions.confirmAfterMs },
+            (page, counts) => addProgress(ctx, progress, { ...counts, pages: 1, fetched: page }),
+          );
+        } catch (error) {
+          // A deep pass goes on past a history it could not read (the client already retried):
+          // nothing is decided for that conversation, and the run ends failed after the others.
+          if (!deep || !(error instanceof TalkJSApiError) || ctx.signal?.aborted === true) throw error;
+          failed += 1;
+          ctx.logger.warn(
+            { conversationId: work.conversationId, err: `[${error.code}] ${error.message}` },
+            "message history could not be read; nothing marked deleted for this conversation",
+          );
+          return;
+        }
         if (done === "vanished") vanished += 1;
         else {
           conversations += 1;
-          progress.markedDeleted += done.markedDeleted;
+          proven += done.proven;
+          unproven += done.unproven;
         }
       });
+    }
+    if (proven > 0) {
+      const decision = decideMessageSweep({
+        reread: progress.fetched,
+        proven,
+        maxDeleteShare: deletions.maxDeleteShare,
+        allowMassDelete: deletions.allowMassDelete,
+      });
+      if (!decision.mark) {
+        throw new MirrorError(decision.code, `no message was marked deleted: ${decision.reason}`);
+      }
+      progress.markedDeleted = await ctx.store.messages.markPending(
+        ctx.appId,
+        progress.runId,
+        new Date(clock(ctx)),
+      );
+      ctx.logger.info(
+        { markedDeleted: progress.markedDeleted },
+        "messages deleted at TalkJS marked deleted in the mirror",
+      );
+    }
+    if (unproven > 0) {
+      ctx.logger.warn(
+        { unproven, confirmAfterMs: deletions.confirmAfterMs },
+        "messages older than a re-read reached are missing: marked only if a deep re-read after RECONCILE_CONFIRM_AFTER confirms it",
+      );
+    }
+    if (failed > 0) {
+      throw new MirrorError(
+        "MESSAGES_INCOMPLETE",
+        `${failed} conversation(s)' message histories could not be read; nothing was marked deleted for them`,
+      );
     }
     await ctx.store.saveSyncState(ctx.appId, MESSAGES_STREAM, {
       cursor: null,
       lastSuccessAt: new Date(clock(ctx)),
     });
   });
-  return { ...summary, deep, conversations, vanished };
+  return { ...summary, deep, conversations, vanished, unproven, failed };
 }
 
 /**
@@ -96,23 +174,27 @@ export async function runMessagePass(
 async function mirrorConversationMessages(
   ctx: SyncContext,
   work: MessageWork,
-  opts: { deep: boolean; pageSize: number },
+  opts: { deep: boolean; pageSize: number; proof: PageProof; runId: number; confirmAfterMs: number },
   onPage: (size: number, counts: { inserted: number; updated: number; unchanged: number }) => void,
-): Promise<"vanished" | { markedDeleted: number }> {
+): Promise<"vanished" | { proven: number; unproven: number }> {
   const { client, store, appId } = ctx;
   const id = work.conversationId;
   const newestKnownAt = opts.deep ? null : (work.newestKnownAt?.getTime() ?? null);
   const seen = opts.deep ? new Set<string>() : null;
   let newest = work.newestKnownAt?.getTime() ?? null;
+  let oldest: number | null = null;
   let startingAfter: string | undefined;
   let restarted = false;
+  const { proof } = opts;
+  // The page before was shorter than a limit the proof covers: this one should be empty.
+  let afterShort: { limit: number } | null = null;
   for (;;) {
     let page: Message[];
+    const limit =
+      startingAfter === undefined && newestKnownAt !== null
+        ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
+        : opts.pageSize;
     try {
-      const limit =
-        startingAfter === undefined && newestKnownAt !== null
-          ? Math.min(opts.pageSize, INCREMENTAL_FIRST_PAGE)
-          : opts.pageSize;
       page = await client.listMessages(
         id,
         { limit, ...(startingAfter !== undefined ? { startingAfter } : {}) },
@@ -130,12 +212,19 @@ async function mirrorConversationMessages(
       ) {
         restarted = true;
         startingAfter = undefined;
+        afterShort = null;
         seen?.clear();
+        oldest = null;
         continue;
       }
       throw error;
     }
-    // Only an empty page ends a history: a server may clamp `limit`, so a short page proves nothing.
+    if (afterShort !== null) {
+      if (page.length === 0) await proof.cleanSample(ctx);
+      else await proof.contradicted(ctx, id, afterShort.limit);
+      afterShort = null;
+    }
+    // An empty page ends a history; a short one only under the proven page size (./page-proof.ts).
     if (page.length === 0) break;
     const foreign = page.find((m) => m.conversationId !== id);
     if (foreign) {
@@ -149,15 +238,46 @@ async function mirrorConversationMessages(
     for (const m of page) {
       seen?.add(m.id);
       newest = newest === null ? m.createdAt : Math.max(newest, m.createdAt);
+      oldest = oldest === null ? m.createdAt : Math.min(oldest, m.createdAt);
     }
     if (reachedKnownHistory(page, newestKnownAt)) break;
+    if (page.length >= limit) await proof.fullPage(ctx, limit);
+    else if (proof.covers(limit)) {
+      // Never in a deep pass (it decides deletions), and 1 in 50 histories asks once more.
+      if (!opts.deep && !isSampled(id, work.lastMessageId)) break;
+      afterShort = { limit };
+    }
     startingAfter = page.at(-1)?.id;
   }
-  let markedDeleted = 0;
+  const verdicts = { proven: 0, unproven: 0 };
   if (seen) {
-    // The whole history was read to its end: a mirrored message it did not contain is gone.
-    const gone = (await store.messages.liveIds(appId, id)).filter((m) => !seen.has(m));
-    if (gone.length > 0) markedDeleted = await store.messages.markDeleted(appId, gone, new Date(clock(ctx)));
+    // The listing ended with an empty page, but a server may end it early: only absence inside the
+    // range it covered proves a deletion (judgeMissingMessage); the run's end applies the cap.
+    const now = clock(ctx);
+    const pending: string[] = [];
+    const note: string[] = [];
+    const back: string[] = [];
+    for (const row of await store.messages.liveRows(appId, id)) {
+      if (seen.has(row.id)) {
+        if (row.missingSince !== null) back.push(row.id);
+        continue;
+      }
+      const verdict = judgeMissingMessage(
+        { createdAt: row.createdAt.getTime(), missingSince: row.missingSince?.getTime() ?? null },
+        oldest,
+        now,
+        opts.confirmAfterMs,
+      );
+      if (verdict === "proven" || verdict === "confirmed") pending.push(row.id);
+      else {
+        verdicts.unproven += 1;
+        if (verdict === "note") note.push(row.id);
+      }
+    }
+    if (back.length > 0) await store.messages.clearMissing(appId, back);
+    if (note.length > 0) await store.messages.noteMissing(appId, note, new Date(now));
+    if (pending.length > 0) await store.messages.notePendingDelete(appId, pending, opts.runId);
+    verdicts.proven = pending.length;
   }
   await store.messages.saveState(appId, id, {
     lastMessageId: work.lastMessageId,
@@ -165,5 +285,5 @@ async function mirrorConversationMessages(
     syncedAt: new Date(clock(ctx)),
     deep: opts.deep,
   });
-  return { markedDeleted };
+  return verdicts;
 }

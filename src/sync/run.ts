@@ -13,9 +13,11 @@ import {
   CREATED_STREAM,
   MESSAGES_STREAM,
   RECONCILE_STREAM,
+  USERS_STREAM,
 } from "./streams.ts";
 
-export type RunKind = "backfill" | "sync" | "reconcile" | "messages";
+export type RunKind = "backfill" | "sync" | "reconcile" | "messages" | "users";
+export const RUN_KINDS: readonly RunKind[] = ["backfill", "sync", "reconcile", "messages", "users"];
 
 /** The sync_state rows a failed run of each kind is noted on. */
 const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
@@ -23,6 +25,7 @@ const ERROR_STREAMS: Record<RunKind, readonly string[]> = {
   sync: [CREATED_STREAM, ACTIVITY_STREAM],
   reconcile: [RECONCILE_STREAM],
   messages: [MESSAGES_STREAM],
+  users: [USERS_STREAM],
 };
 
 /** Everything a run needs, built once by the caller (CLI or worker); nothing here reads the environment. */

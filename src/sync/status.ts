@@ -1,7 +1,7 @@
 // `status`: what is mirrored and how fresh it is, from the database alone (no TalkJS call).
 import { countsOf, type RunCounts } from "../counts.ts";
 import type { FileStats, Store, SyncRunRow } from "../store/store.ts";
-import type { RunKind } from "./run.ts";
+import { RUN_KINDS, type RunKind } from "./run.ts";
 import { STREAMS } from "./streams.ts";
 
 export interface StreamStatus {
@@ -59,10 +59,12 @@ export async function readStatus(
       lastErrorAt: iso(s?.lastErrorAt),
     });
   }
+  // Each kind read directly: the worker writes two runs a minute, so "the last N runs" would lose
+  // the nightly reconcile (and the backfill) within the hour.
   const lastRuns: Partial<Record<RunKind, RunStatusLine>> = {};
-  for (const run of await store.lastRuns(appId, 100)) {
-    const kind = run.kind as RunKind;
-    if (!lastRuns[kind]) lastRuns[kind] = runLine(run);
+  for (const kind of RUN_KINDS) {
+    const run = await store.lastRunOfKind(appId, kind);
+    if (run) lastRuns[kind] = runLine(run);
   }
   return {
     appId,

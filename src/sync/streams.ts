@@ -12,6 +12,13 @@ export const RECONCILE_STREAM = "reconcile";
 /** The message mirror: last success / last error (per-conversation progress is message_sync_state). */
 export const MESSAGES_STREAM = "messages";
 
+/**
+ * The message endpoint's proven page size (cursor: JSON `{ pageSize, provenAt, cleanAt }`): a
+ * short page of at most that size may end a history. Not a sync stream: not in STREAMS.
+ */
+export const MESSAGE_PAGE_PROOF_STREAM = "message-page-proof";
+/** The users mirror: the cursor of an interrupted listing (last id committed); watermark = start of the last complete listing. */
+export const USERS_STREAM = "users";
 /** The files job: last success / last error (per-file progress is message_files). */
 export const FILES_STREAM = "files";
 /** The files job's one-time scan of messages mirrored before files were archived: cursor, then done. */

@@ -1,7 +1,20 @@
 import { resolveClientOptions, type TalkJSClientOptions } from "./config.ts";
 import { type ClientStats, HttpTransport } from "./http.ts";
-import type { Conversation, ConversationUpdate, ListConversationsParams, Message } from "./types.ts";
-import { ConversationPageSchema, ConversationSchema, MessagePageSchema } from "./validate.ts";
+import type {
+  Conversation,
+  ConversationUpdate,
+  ListConversationsParams,
+  Message,
+  MirroredUser,
+  User,
+} from "./types.ts";
+import {
+  ConversationPageSchema,
+  ConversationSchema,
+  MessagePageSchema,
+  UserPageSchema,
+  UserSchema,
+} from "./validate.ts";
 
 export interface TalkJSClient {
   readonly stats: ClientStats;
@@ -20,7 +33,23 @@ export interface TalkJSClient {
     params?: { limit?: number; startingAfter?: string },
     signal?: AbortSignal,
   ): Promise<Message[]>;
+  /** One page of the users listing (ordered by id); push tokens already stripped. */
+  listUsers(
+    params?: { limit?: number; startingAfter?: string },
+    signal?: AbortSignal,
+  ): Promise<MirroredUser[]>;
+  /** One user, or null when TalkJS answers 404; push tokens already stripped. */
+  getUser(id: string, signal?: AbortSignal): Promise<MirroredUser | null>;
   close(): Promise<void>;
+}
+
+/**
+ * `pushTokens` are device credentials (API reference, "Users"): dropped here, right after
+ * validation, so no hash, row, log line or export ever sees them.
+ */
+export function withoutPushTokens(user: User): MirroredUser {
+  const { pushTokens: _dropped, ...rest } = user;
+  return rest;
 }
 
 function listQuery(p: ListConversationsParams): Record<string, string | number | undefined> {
@@ -93,6 +122,26 @@ export function createTalkJSClient(options: TalkJSClientOptions): TalkJSClient {
         signal,
       });
       return (r.json as { data: Message[] }).data;
+    },
+    async listUsers(params = {}, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: `${app}/users`,
+        query: { limit: params.limit, startingAfter: params.startingAfter },
+        schema: UserPageSchema,
+        signal,
+      });
+      return (r.json as { data: User[] }).data.map(withoutPushTokens);
+    },
+    async getUser(id, signal) {
+      const r = await http.request({
+        method: "GET",
+        path: `${app}/users/${encodeURIComponent(id)}`,
+        schema: UserSchema,
+        allowStatus: [404],
+        signal,
+      });
+      return r.status === 404 ? null : withoutPushTokens(r.json as User);
     },
     close: () => http.close(),
   };

@@ -28,6 +28,8 @@ export interface TalkJSClientOptions {
   bodyTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
   rateLimit?: Partial<RateLimitOptions>;
+  /** Continuous throttling (429s without a success in between) this long ends the run. */
+  throttleGiveUpMs?: number;
   maxConcurrency?: number;
   pageSize?: number;
   logger?: Logger;
@@ -57,6 +59,7 @@ export const TALKJS_CLIENT_DEFAULTS = {
   retry: { maxAttempts: 6, maxTotalMs: 120_000, minDelayMs: 250, maxDelayMs: 30_000, malformedRetries: 2 },
   // Below TalkJS's reported 9 requests/s sustained.
   rateLimit: { perSecond: 8, burst: 20 },
+  throttleGiveUpMs: 15 * 60_000,
   maxConcurrency: 4,
   pageSize: 30,
 } as const;
@@ -124,6 +127,7 @@ export function resolveClientOptions(o: TalkJSClientOptions): ResolvedClientOpti
     bodyTimeoutMs: positiveInt("bodyTimeoutMs", o.bodyTimeoutMs ?? d.bodyTimeoutMs),
     retry,
     rateLimit,
+    throttleGiveUpMs: positiveInt("throttleGiveUpMs", o.throttleGiveUpMs ?? d.throttleGiveUpMs),
     maxConcurrency: positiveInt("maxConcurrency", o.maxConcurrency ?? d.maxConcurrency),
     pageSize: positiveInt("pageSize", o.pageSize ?? d.pageSize),
     logger: o.logger,

@@ -3,9 +3,17 @@ import { MirrorError } from "../errors.ts";
 export type TalkJSErrorCode =
   | `TALKJS_HTTP_${number}`
   | "TALKJS_RATE_LIMITED"
+  /** Continuous 429s for longer than the throttling give-up time. */
+  | "TALKJS_THROTTLED"
+  /** A 429's Retry-After longer than the client waits. */
+  | "TALKJS_RETRY_AFTER_TOO_LONG"
   | "TALKJS_MALFORMED_RESPONSE"
   | "TALKJS_TIMEOUT"
   | "TALKJS_NETWORK"
+  /** The server's certificate cannot be trusted: never retried. */
+  | "TALKJS_TLS"
+  /** The server did not answer HTTP (parser error, TLS to a plain port): never retried. */
+  | "TALKJS_PROTOCOL"
   | "TALKJS_ABORTED";
 
 export interface TalkJSApiErrorDetails {

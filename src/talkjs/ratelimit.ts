@@ -49,7 +49,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Bounded concurrency: run(fn) waits for a free slot. */
+/**
+ * Bounded concurrency: run(fn) waits for a free slot. A finishing call hands its slot straight to
+ * the next waiter (the count never drops in between), so a caller arriving in the microtasks
+ * before the woken waiter resumes cannot take the same slot and exceed `max`.
+ */
 export class ConcurrencyLimiter {
   private active = 0;
   private readonly queue: (() => void)[] = [];
@@ -58,12 +62,13 @@ export class ConcurrencyLimiter {
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
+    else this.active++;
     try {
       return await fn();
     } finally {
-      this.active--;
-      this.queue.shift()?.();
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }

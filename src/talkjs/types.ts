@@ -94,3 +94,41 @@ export function lastActivityOf(
 ): UnixMilliseconds {
   return conversation.lastMessage?.createdAt ?? conversation.createdAt;
 }
+
+/**
+ * A user (GET /v1/{appId}/users/{id}). `pushTokens` are device credentials: the client strips
+ * them before anything else sees the object (see MirroredUser), so no layer can store them.
+ */
+export interface User {
+  id: UserId;
+  name: string | null;
+  welcomeMessage: string | null;
+  photoUrl: string | null;
+  headerPhotoUrl: string | null;
+  role: string | null;
+  email: string[] | null;
+  phone: string[] | null;
+  custom: Record<string, string>;
+  availabilityText: string | null;
+  locale: string | null;
+  createdAt: UnixMilliseconds;
+  pushTokens?: Record<string, true> | null;
+}
+
+/** A user as the client hands it on: everything TalkJS answered except `pushTokens`. */
+export type MirroredUser = Omit<User, "pushTokens">;
+
+/** Body of PUT /v1/{appId}/users/{id}: merged into the existing user, or creates it. */
+export interface UserUpdate {
+  name?: string | null;
+  welcomeMessage?: string | null;
+  photoUrl?: string | null;
+  headerPhotoUrl?: string | null;
+  role?: string | null;
+  email?: string[] | null;
+  phone?: string[] | null;
+  custom?: Record<string, string | null> | null;
+  availabilityText?: string | null;
+  locale?: string | null;
+  pushTokens?: Record<string, true | null> | null;
+}

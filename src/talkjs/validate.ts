@@ -18,6 +18,21 @@ export const ConversationSchema = v.looseObject({
   lastMessage: v.optional(v.nullable(MessageSchema)),
 });
 
+const stringList = v.optional(v.nullable(v.array(v.string())));
+
+export const UserSchema = v.looseObject({
+  id: v.string(),
+  name: v.optional(v.nullable(v.string())),
+  email: stringList,
+  phone: stringList,
+  role: v.optional(v.nullable(v.string())),
+  locale: v.optional(v.nullable(v.string())),
+  custom: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  createdAt: v.optional(v.nullable(v.number())),
+});
+
+export const UserPageSchema = v.looseObject({ data: v.array(UserSchema) });
+
 export const ConversationPageSchema = v.looseObject({ data: v.array(ConversationSchema) });
 export const MessagePageSchema = v.looseObject({ data: v.array(MessageSchema) });
 

@@ -49,7 +49,8 @@ export async function startHealthServer(
       json(404, { error: "not found", endpoints: ["/healthz", "/readyz", "/metrics"] });
     };
     handle().catch((error: unknown) => {
-      if (!res.headersSent) json(500, { error: error instanceof Error ? error.message : String(error) });
+      // Served on every interface: no internal text (it may name paths, hosts or SQL).
+      if (!res.headersSent) json(500, { error: "internal error", code: (error as { code?: unknown })?.code });
       else res.destroy();
     });
   });

@@ -98,6 +98,26 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     },
   });
 
+  let pausedSeen = 0;
+  new Counter({
+    name: `${PREFIX}http_paused_seconds_total`,
+    help: "Time every request to the TalkJS API was held by 429 pauses (Retry-After), in seconds.",
+    registers,
+    collect() {
+      const now = sources.httpStats().pausedMs;
+      if (now > pausedSeen) this.inc((now - pausedSeen) / 1000);
+      pausedSeen = now;
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}http_request_rate`,
+    help: "Requests per second the TalkJS client paces at now: the configured ceiling, cut by 429s and raised again by success.",
+    registers,
+    collect() {
+      this.set(sources.httpStats().currentRate);
+    },
+  });
+
   // One status read per scrape feeds every database gauge.
   let pending: Promise<MirrorStatus | null> | null = null;
   const status = (): Promise<MirrorStatus | null> => {

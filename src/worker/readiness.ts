@@ -5,7 +5,7 @@
 export interface ReadinessInput {
   now: number;
   maxStalenessMs: number;
-  /** null when the database could not be read. */
+  /** Whether the database could be read; `error` is a short code (DB_…), never driver text. */
   database: { ok: true } | { ok: false; error: string };
   backfillComplete: boolean;
   /** Last time an incremental sync (or a backfill pass, which seeds the watermarks) succeeded. */
@@ -29,7 +29,7 @@ export interface Readiness {
 export function decideReadiness(input: ReadinessInput): Readiness {
   const reasons: string[] = [];
   const stalenessMs = input.lastSuccessAt === null ? null : Math.max(0, input.now - input.lastSuccessAt);
-  if (!input.database.ok) reasons.push(`database unreachable: ${input.database.error}`);
+  if (!input.database.ok) reasons.push(`the database check failed (${input.database.error}); see the log`);
   else if (!input.backfillComplete) reasons.push("the initial backfill has not completed yet");
   else if (stalenessMs === null) reasons.push("no sync has succeeded yet");
   else if (stalenessMs > input.maxStalenessMs) {

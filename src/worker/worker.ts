@@ -6,19 +6,24 @@
 import { type ScheduledTask, schedule } from "node-cron";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/index.ts";
-import type { WorkerSettings } from "../config/worker.ts";
+import { WORKER_DEFAULTS, type WorkerSettings } from "../config/worker.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
 import { type OpenedMirror, openMirror } from "../mirror.ts";
+import { databaseError } from "../store/db-errors.ts";
 import { hasCompletedBackfill } from "../sync/backfill.ts";
 import { runFilesJob } from "../sync/files.ts";
 import { runMirrorJob } from "../sync/jobs.ts";
+import { pruneRunHistory } from "../sync/retention.ts";
 import { readStatus } from "../sync/status.ts";
 import { BACKFILL_STREAM, CREATED_STREAM } from "../sync/streams.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { type JobKind, JobRunner, type SkipReason } from "./jobs.ts";
 import { createMetrics, type WorkerMetrics } from "./metrics.ts";
 import { decideReadiness, type Readiness } from "./readiness.ts";
+
+/** How often the worker prunes sync_runs (SYNC_RUNS_RETENTION_DAYS). */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface Worker {
   /** Base URL of the health/metrics endpoint. */
@@ -56,6 +61,24 @@ export async function startWorker(
   const metrics = createMetrics({ httpStats: () => client.stats, status: () => readStatus(store, appId) });
   ctx.onRunFinished = (outcome) => metrics.observeRun(outcome);
 
+  // Run retention after a job, at most once an hour (the first job prunes at once).
+  let prunedAt = Number.NEGATIVE_INFINITY;
+  const pruneRuns = async (): Promise<void> => {
+    const now = Date.now();
+    if (now - prunedAt < PRUNE_EVERY_MS) return;
+    prunedAt = now;
+    const days = settings.syncRunsRetentionDays ?? WORKER_DEFAULTS.syncRunsRetentionDays;
+    try {
+      const pruned = await pruneRunHistory(store, appId, days, now);
+      if (pruned > 0) logger.info({ pruned, retentionDays: days }, "pruned old sync_runs rows");
+    } catch (error) {
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        "could not prune sync_runs",
+      );
+    }
+  };
+
   const runJob = (kind: JobKind): Promise<void> =>
     withLogContext({ job: kind }, async () => {
       try {
@@ -86,6 +109,7 @@ export async function startWorker(
           `${kind} failed; it is retried on its next tick`,
         );
       }
+      await pruneRuns();
     });
 
   const onSkip = (kind: JobKind, reason: SkipReason) => {
@@ -116,9 +140,12 @@ export async function startWorker(
         lastSuccessAt: times.length > 0 ? Math.max(...times) : null,
       });
     } catch (error) {
+      // /readyz is served on every interface: it says a code, the detail goes to the log only.
+      const failure = databaseError(error, config.database.url);
+      logger.warn({ code: failure.code, detail: failure.detail }, `readiness check: ${failure.message}`);
       return decideReadiness({
         ...input,
-        database: { ok: false, error: error instanceof Error ? error.message : String(error) },
+        database: { ok: false, error: failure.code },
         backfillComplete: false,
         lastSuccessAt: null,
       });

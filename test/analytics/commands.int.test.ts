@@ -169,6 +169,11 @@ describe("demo", () => {
       expect(files?.[3]).toBe(path.join(dir, "demo-files"));
       expect(text).toMatch(/^backfill {3}400 conversations/m);
       expect(text).toMatch(/^reconcile .*2 marked deleted$/m);
+      // `verify` over the same mirror: all 408 rows (fewer than its sample of 500), messages included.
+      expect(text).toMatch(
+        /^verify {5}408 of 408 conversations sampled against TalkJS: 406 matching, 0 newer, 0 differing, 2 still deleted; every conversation was checked: exactly 0 of 408 \(0%\) differ$/m,
+      );
+      expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");
       expect(text).toContain("  deleted at TalkJS:      2");

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/store.ts";
+import { withoutPushTokens } from "../../src/talkjs/client.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, sqlText, type TestDatabase } from "../helpers/db.ts";
 import { byKey, liveMessages, median, type Seeded, seedMirror, simulatorReplies } from "./seed.ts";
 
@@ -39,6 +40,10 @@ describe.each(PROVIDERS)("docs/analytics.md queries on %s", (provider) => {
     db = await freshDatabase(provider);
     store = await openStore({ url: db.url });
     seeded = await seedMirror(store);
+    // The users views' queries need users (written directly: a users run would change the runs list).
+    await store.users.upsert(seeded.h.appId, seeded.h.sim.allUsers().map(withoutPushTokens), {
+      seenAt: new Date(),
+    });
   });
   afterAll(async () => {
     if (skip) return;

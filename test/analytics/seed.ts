@@ -99,13 +99,20 @@ export async function seedMirror(store: Store, conversations = 900): Promise<See
   const messagesOfDeletedConversations = deletedIds.flatMap((id) => h.sim.messages(id));
   for (const id of deletedIds) h.sim.deleteConversation(id);
   // Old messages edited and deleted (not the newest: that would change the conversation), in the
-  // live conversation with the longest history among the first ones.
+  // live conversation among the first ones with the most messages newer than its oldest: a deep
+  // re-read proves those absent at once (one tied with the oldest message is only noted missing
+  // until a later re-read confirms it).
+  const newerThanOldest = (history: Message[]) => {
+    const oldestAt = Math.min(...history.map((m) => m.createdAt));
+    return history.filter((m) => m.createdAt > oldestAt);
+  };
   const long = ids
     .slice(50, 150)
     .map((id) => h.sim.messages(id))
-    .sort((a, b) => b.length - a.length)[0] as Message[];
+    .sort((a, b) => newerThanOldest(b).length - newerThanOldest(a).length)[0] as Message[];
   const convId = long[0]?.conversationId as string;
-  const deletedMessageIds = [long[2]?.id, long[5]?.id] as string[];
+  const deletable = newerThanOldest(long);
+  const deletedMessageIds = [deletable[2]?.id, deletable[5]?.id] as string[];
   for (const id of deletedMessageIds) h.sim.deleteMessage(convId, id);
   h.sim.editMessage(convId, long[7]?.id as string, { text: "edited later ✏️" });
   await runSync(h.ctx, { clockSkewMs: SKEW_MS });

@@ -96,8 +96,9 @@ describe.each(PROVIDERS)("commands on %s", (provider) => {
         await expectMirrorEquals({ sim, appId: sim.appId }, store, { deletedMustBeMarked: true });
         const runs = await store.lastRuns(sim.appId, 5);
         // The killed run is closed as "abandoned" by the next run (which holds the lock); that one
-        // succeeded, and so did the message pass after it.
+        // succeeded, and so did the message and users passes after it.
         expect(runs.map((r) => `${r.kind}:${r.status}`)).toEqual([
+          "users:succeeded",
           "messages:succeeded",
           "backfill:succeeded",
           "backfill:abandoned",

@@ -28,8 +28,10 @@ describe("loadConfig", () => {
       clockSkewMs: 60_000,
       maxDeleteShare: 0.1,
       mirrorMessages: true,
+      mirrorUsers: true,
       messageConcurrency: 4,
       backfillConcurrency: 1,
+      confirmAfterMs: 3_600_000,
       files: {
         enabled: true,
         dir: path.resolve("talkjs-mirror-files"), // beside the default SQLite file
@@ -82,6 +84,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads RECONCILE_CONFIRM_AFTER as milliseconds or with a unit", () => {
+    const confirmAfter = (v: string) =>
+      loadConfig({ RECONCILE_CONFIRM_AFTER: v }, { requireTalkJS: false }).sync.confirmAfterMs;
+    expect(confirmAfter("90000")).toBe(90_000);
+    expect(confirmAfter("90s")).toBe(90_000);
+    expect(confirmAfter("30m")).toBe(1_800_000);
+    expect(confirmAfter("2h")).toBe(7_200_000);
+    expect(confirmAfter("1d")).toBe(86_400_000);
+  });
+
   it("does not need TalkJS credentials for database-only commands", () => {
     expect(loadConfig({}, { requireTalkJS: false }).talkjs).toBeUndefined();
   });
@@ -93,6 +105,8 @@ describe("loadConfig", () => {
     ["DATABASE_POOL_SIZE", "ten", /DATABASE_POOL_SIZE: "ten" is not a whole number/],
     ["DATABASE_URL", "mysql://localhost/db", /DATABASE_URL/],
     ["SCHEMA_ENGINE_DEBUG", "loud", /SCHEMA_ENGINE_DEBUG: "loud" is not a boolean/],
+    ["RECONCILE_CONFIRM_AFTER", "soon", /RECONCILE_CONFIRM_AFTER: "soon" is not a duration.*1h/],
+    ["RECONCILE_CONFIRM_AFTER", "31d", /RECONCILE_CONFIRM_AFTER: "31d" is not a duration between 0 ms and/],
   ])("rejects %s=%s with a message naming it", (name, value, message) => {
     const error = configError(() => loadConfig({ ...talkjsEnv, [name]: value }, { requireTalkJS: true }));
     expect(error.setting).toBe(name);
@@ -125,6 +139,7 @@ describe("loadConfig", () => {
       headersTimeoutMs: { ...valid, headersTimeoutMs: 0 },
       bodyTimeoutMs: { ...valid, bodyTimeoutMs: 0 },
       pageSize: { ...valid, pageSize: 0 },
+      throttleGiveUpMs: { ...valid, throttleGiveUpMs: 0 },
     };
     expect(Object.keys(bad).sort()).toEqual(Object.keys(TALKJS_OPTION_SETTINGS).sort());
     for (const [option, options] of Object.entries(bad)) {

@@ -40,11 +40,14 @@ describe("progress line", () => {
       requests: 45,
       retries: 3,
       rateLimited: 2,
+      pausedMs: 2_500,
+      currentRate: 4.25,
       byStatus: {},
     });
     expect(formatProgress("backfill", s)).toBe(
-      "backfill: 40 pages, 1,200 conversations (1,100 new, 100 updated, 0 unchanged), 18/s, 1:05 elapsed, 3 retries, 2 × 429",
+      "backfill: 40 pages, 1,200 conversations (1,100 new, 100 updated, 0 unchanged), 18/s, 1:05 elapsed, 3 retries, 2 × 429 (paused 0:02, now 4.3 requests/s)",
     );
+    expect(formatProgress("backfill", { ...s, rateLimited: 0 })).toMatch(/3 retries, 0 × 429$/);
     expect(formatProgress("reconcile", snapshot(null, 0, 3_725_000))).toMatch(
       /^reconcile: 0 pages.*1:02:05 elapsed/,
     );
@@ -137,7 +140,11 @@ describe.each(PROVIDERS)("progress of real runs on %s", (provider) => {
             conversations: summary.fetched,
             rateLimited: 1,
           });
-          expect(ticks.at(-1)?.msg).toMatch(new RegExp(`^${kind}: ${summary.pages} pages, .* 1 × 429$`));
+          expect(ticks.at(-1)?.msg).toMatch(
+            new RegExp(
+              `^${kind}: ${summary.pages} pages, .* 1 × 429 \\(paused 0:\\d\\d, now [\\d.,]+ requests/s\\)$`,
+            ),
+          );
         }
       } finally {
         h.ctx.onProgress = undefined;

@@ -28,9 +28,11 @@ describe("faults", () => {
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("2");
     expect(await res.json()).toMatchObject({ errorCode: "TOO_MANY_REQUESTS" });
+    sim.throttleAll(0); // ends the app-wide hold the 429 started
     res = await raw("conversations");
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe(date);
+    sim.throttleAll(0);
     expect((await raw("conversations")).status).toBe(200); // nth fires once
     for (const status of [500, 502, 503, 504] as const) {
       sim.clearFaults();
@@ -100,6 +102,27 @@ describe("faults", () => {
     expect(await page(sim, { limit: 5, startingAfter: p2[2]?.id })).toHaveLength(5);
   });
 
+  it("first-page-only: a message listing's first page is served, every later page is empty", async () => {
+    const c = sim.allConversations()[0] as Conversation;
+    for (let i = 0; i < 7; i++) sim.addMessage(c.id, { senderId: "user_00001", text: `m${i}` });
+    const path = `conversations/${encodeURIComponent(c.id)}/messages`;
+    sim.addFault({ fault: { kind: "first-page-only" }, match: { method: "GET", pathRegex: /\/messages$/ } });
+    const first = await call<{ data: { id: string }[] }>(sim, `${path}?limit=3`);
+    expect(first.body.data).toHaveLength(3);
+    const second = await call<{ data: unknown[] }>(
+      sim,
+      `${path}?limit=3&startingAfter=${first.body.data[2]?.id}`,
+    );
+    expect(second.status).toBe(200);
+    expect(second.body.data).toEqual([]);
+    sim.clearFaults();
+    const real = await call<{ data: unknown[] }>(
+      sim,
+      `${path}?limit=3&startingAfter=${first.body.data[2]?.id}`,
+    );
+    expect(real.body.data).toHaveLength(3);
+  });
+
   it("probability faults are deterministic by seed", async () => {
     const run = async () => {
       const s = await startSimulator({ conversations: 20, seed: 5 });
@@ -135,9 +158,62 @@ describe("switches", () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await raw("conversations")).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
+    // Inside the hold the first 429 opened: refused, told how much of its second is left.
     const res = await raw("conversations");
     expect(res.status).toBe(429);
-    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(res.headers.get("retry-after"))).toBeLessThanOrEqual(1);
+  });
+
+  it("a 429 with Retry-After holds the whole app until it passes; each 429 is logged", async () => {
+    sim.clearRequestLog();
+    sim.addFault({
+      fault: { kind: "status", status: 429, retryAfter: "0.2" },
+      nth: 1,
+      match: { pathRegex: /messages$/ },
+    });
+    const id = encodeURIComponent(sim.allConversations()[0]?.id as string);
+    const first = await raw(`conversations/${id}/messages`);
+    expect(first.status).toBe(429);
+    // Another endpoint, no fault of its own: refused too, told how long is left.
+    const held = await raw("conversations");
+    expect(held.status).toBe(429);
+    expect(Number(held.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(held.headers.get("retry-after"))).toBeLessThanOrEqual(0.2);
+    const [opened, hold] = sim.throttleLog;
+    expect(opened).toMatchObject({ retryAfterMs: 200, reason: "fault" });
+    expect(opened?.until).toBe((opened?.at ?? 0) + 200);
+    expect(hold).toMatchObject({ reason: "hold", until: opened?.until });
+    await new Promise((r) => setTimeout(r, (opened?.until ?? 0) - Date.now() + 5));
+    expect((await raw("conversations")).status).toBe(200);
+    expect(sim.requestLog.map((r) => r.status)).toEqual([429, 429, 200]);
+    // The rate limit's 429s hold the app the same way.
+    sim.setOptions({ rateLimit: { perSecond: 1, burst: 1, retryAfterSeconds: 0.15 } });
+    expect((await raw("conversations")).status).toBe(200);
+    expect((await raw("conversations")).status).toBe(429);
+    expect(sim.throttleLog.at(-1)).toMatchObject({ reason: "limit", retryAfterMs: 150 });
+    expect((await raw("conversations")).status).toBe(429);
+    expect(sim.throttleLog.at(-1)).toMatchObject({ reason: "hold" });
+  });
+
+  it("throttleAll: a 429 window over every request, with or without Retry-After", async () => {
+    sim.clearRequestLog();
+    sim.throttleAll(150);
+    const a = await raw("conversations");
+    expect(a.status).toBe(429);
+    expect(Number(a.headers.get("retry-after"))).toBeLessThanOrEqual(0.15);
+    sim.throttleAll(150, { retryAfter: false });
+    const b = await raw("conversations");
+    expect(b.status).toBe(429);
+    expect(b.headers.get("retry-after")).toBeNull();
+    expect(sim.throttleLog.map((e) => [e.reason, e.retryAfterMs === null])).toEqual([
+      ["window", false],
+      ["window", true],
+    ]);
+    sim.throttleAll(0);
+    expect((await raw("conversations")).status).toBe(200);
+    sim.clearRequestLog();
+    expect(sim.throttleLog).toEqual([]);
   });
 
   it("latency delays every answer", async () => {

@@ -123,6 +123,14 @@ describe("runSimulatorCli", () => {
     expect(() => parseSimulatorArgs(["--limit-mode", "drop"])).toThrow(/--limit-mode/);
     expect(() => parseSimulatorArgs(["--latency-ms", "1.5"])).toThrow(/--latency-ms/);
     expect(() => parseSimulatorArgs(["--bogus"])).toThrow(/bogus/);
+    expect(parseSimulatorArgs([]).rateLimit).toBeUndefined();
+    expect(parseSimulatorArgs(["--rate-limit", "9"]).rateLimit).toEqual({ perSecond: 9, burst: 600 });
+    expect(parseSimulatorArgs(["--rate-limit", "9", "--rate-burst", "50"]).rateLimit).toEqual({
+      perSecond: 9,
+      burst: 50,
+    });
+    expect(() => parseSimulatorArgs(["--rate-limit", "0"])).toThrow(/--rate-limit/);
+    expect(() => parseSimulatorArgs(["--rate-burst", "5"])).toThrow(/--rate-burst: needs --rate-limit/);
   });
 
   it("starts, prints one line with its URL, serves, and stops on abort", async () => {

@@ -7,6 +7,7 @@ import { startSimulator } from "../../src/simulator/index.ts";
 import type { OffsetTsMode, Simulator, SimulatorOptions } from "../../src/simulator/types.ts";
 import { contentHash } from "../../src/store/hash.ts";
 import { conversationHashes } from "../../src/store/sql/conversations.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import type { Store } from "../../src/store/store.ts";
 import type { SyncContext } from "../../src/sync/run.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
@@ -148,4 +149,26 @@ export function useHarnesses(
     open.push(h);
     return h;
   };
+}
+
+/** Every message of every live simulator conversation is mirrored, live, with identical content. */
+export async function expectMessagesEqual(h: Pick<Harness, "sim" | "appId">, store: Store): Promise<number> {
+  const rows = await store.queryRaw(
+    sql`SELECT id, content_hash, deleted_at FROM messages WHERE app_id = ${h.appId}`,
+  );
+  const mirrored = new Map(rows.map((r) => [String(r.id), r]));
+  const problems: string[] = [];
+  let count = 0;
+  for (const c of h.sim.allConversations()) {
+    for (const m of h.sim.messages(c.id)) {
+      count++;
+      const row = mirrored.get(m.id);
+      if (!row) problems.push(`${m.id}: missing`);
+      else if (row.deleted_at !== null) problems.push(`${m.id}: marked deleted`);
+      else if (row.content_hash !== contentHash(m)) problems.push(`${m.id}: content differs`);
+    }
+  }
+  expect(problems.slice(0, 10)).toEqual([]);
+  expect(rows.length).toBe(count);
+  return count;
 }

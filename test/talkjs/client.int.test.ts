@@ -122,6 +122,27 @@ describe("client over HTTP", () => {
     expect(c.stats.rateLimited).toBe(2);
   });
 
+  it("a 429 is pacing: it never uses up the attempts kept for 5xx, and its pause is not retry time", async () => {
+    const c = client({ retry: { minDelayMs: 5, maxDelayMs: 10, maxAttempts: 2, maxTotalMs: 100 } });
+    sim.clearRequestLog();
+    sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0.01" }, probability: 1, times: 5 });
+    await c.listConversations();
+    expect(sim.requestLog.map((r) => r.status)).toEqual([429, 429, 429, 429, 429, 200]);
+    sim.clearFaults();
+    sim.clearRequestLog();
+    // 503, then a 300 ms pause, then 503 again: 300 ms is past the 100 ms retry budget, but the
+    // pause was the server's pacing, not this request's retrying.
+    const slow = client({ retry: { minDelayMs: 5, maxDelayMs: 10, maxAttempts: 4, maxTotalMs: 100 } });
+    sim.addFault({ fault: { kind: "status", status: 503 }, nth: 1 });
+    sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0.3" }, nth: 2 });
+    sim.addFault({ fault: { kind: "status", status: 503 }, nth: 3 });
+    const t = Date.now();
+    await slow.listConversations();
+    sim.clearFaults();
+    expect(Date.now() - t).toBeGreaterThanOrEqual(290);
+    expect(sim.requestLog.map((r) => r.status)).toEqual([503, 429, 503, 200]);
+  });
+
   it("5xx and connection reset then success", async () => {
     const c = client();
     for (const fault of [
@@ -135,6 +156,16 @@ describe("client over HTTP", () => {
       sim.clearFaults();
     }
     expect(c.stats.retries).toBe(4);
+    // Each retry is logged at info with the wait before it.
+    const retries = logLines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; waitMs?: number; code?: string })
+      .filter((l) => /retrying in \d+ ms$/.test(l.msg));
+    expect(retries.length).toBeGreaterThanOrEqual(4);
+    for (const r of retries) {
+      expect(r.level).toBe(30);
+      expect(r.waitMs).toBeGreaterThanOrEqual(5);
+      expect(r.msg).toBe(`talkjs request failed (${r.code}), retrying in ${r.waitMs} ms`);
+    }
   });
 
   it("slow beyond headersTimeout → TALKJS_TIMEOUT with attempts", async () => {

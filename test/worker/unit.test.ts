@@ -101,8 +101,8 @@ describe("decideReadiness", () => {
   });
 
   it("explains each way it is not ready", () => {
-    expect(decideReadiness({ ...base, database: { ok: false, error: "ECONNREFUSED" } }).reasons).toEqual([
-      "database unreachable: ECONNREFUSED",
+    expect(decideReadiness({ ...base, database: { ok: false, error: "DB_UNREACHABLE" } }).reasons).toEqual([
+      "the database check failed (DB_UNREACHABLE); see the log",
     ]);
     expect(decideReadiness({ ...base, backfillComplete: false }).reasons).toEqual([
       "the initial backfill has not completed yet",

@@ -173,8 +173,15 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
         expect((await fetch(`${worker.url}/readyz`)).status).toBe(200);
 
         for (let i = 0; i < 3; i++) sim.addMessage(sim.allConversations()[i * 7]?.id as string);
+        // TalkJS throttles once: the sync waits it out, and the pause shows in the metrics.
+        sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0.05" }, nth: 1 });
         worker.jobs.request("sync");
         await worker.jobs.idle();
+        sim.clearFaults();
+        const throttled = await scrape();
+        expect(throttled.get("talkjs_mirror_http_rate_limited_total")).toBe(1);
+        expect(throttled.get("talkjs_mirror_http_paused_seconds_total")).toBeGreaterThanOrEqual(0.05);
+        expect(throttled.get("talkjs_mirror_http_request_rate")).toBeGreaterThan(0);
 
         // TalkJS fails every listing: the sync fails after its retries, the worker does not.
         sim.addFault({ fault: { kind: "status", status: 503 }, probability: 1 });
@@ -259,10 +266,12 @@ describe.each(PROVIDERS)("worker on %s", (provider) => {
       expect(m.get('talkjs_mirror_job_skipped_total{kind="backfill",reason="overlap"}')).toBe(1);
       await worker.jobs.idle();
       const kinds = (await store.lastRuns(sim.appId, 10)).map((r) => `${r.kind}:${r.status}`);
-      // Each job is followed by its message pass.
+      // Each job is followed by its message pass and its users pass.
       expect(kinds).toEqual([
+        "users:succeeded",
         "messages:succeeded",
         "sync:succeeded",
+        "users:succeeded",
         "messages:succeeded",
         "backfill:succeeded",
       ]);

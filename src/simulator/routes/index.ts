@@ -2,5 +2,6 @@
 import type { Route } from "../router.ts";
 import { conversationRoutes } from "./conversations.ts";
 import { messageRoutes } from "./messages.ts";
+import { userRoutes } from "./users.ts";
 
-export const ROUTES: readonly Route[] = [...conversationRoutes, ...messageRoutes];
+export const ROUTES: readonly Route[] = [...conversationRoutes, ...messageRoutes, ...userRoutes];

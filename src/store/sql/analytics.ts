@@ -29,10 +29,14 @@ export function dailyActivity(appId: string, firstDay: string): Sql {
     WHERE app_id = ${appId} AND day >= ${firstDay} ORDER BY day`;
 }
 
-/** The participants in most live conversations. The participants' (app_id, user_id) index. */
+/**
+ * The participants in most live conversations, with their name when the user is mirrored. The
+ * participants' (app_id, user_id) index; the name by the users' primary key.
+ */
 export function topParticipants(appId: string, limit: number): Sql {
-  return sql`SELECT user_id, COUNT(*) AS conversations, SUM(sent_last_message) AS last_messages
-    FROM v_participants WHERE app_id = ${appId} AND is_deleted = 0
+  return sql`SELECT user_id, MAX(user_name) AS user_name, COUNT(*) AS conversations,
+      SUM(sent_last_message) AS last_messages
+    FROM v_participants_named WHERE app_id = ${appId} AND is_deleted = 0
     GROUP BY user_id ORDER BY conversations DESC, user_id LIMIT ${limit}`;
 }
 
@@ -85,11 +89,14 @@ export function dailyMessages(appId: string, firstDay: string): Sql {
     WHERE app_id = ${appId} AND day >= ${firstDay} ORDER BY day`;
 }
 
-/** The senders of most live messages. The messages' (app_id, sender_id, created_at) index. */
+/**
+ * The senders of most live messages, with their name when mirrored. The messages' (app_id,
+ * sender_id, created_at) index; the name by the users' primary key.
+ */
 export function topSenders(appId: string, limit: number): Sql {
-  return sql`SELECT sender_id, COUNT(*) AS messages, COUNT(DISTINCT conversation_id) AS conversations,
-      MAX(created_at_ms) AS last_at
-    FROM v_live_messages WHERE app_id = ${appId} AND sender_id IS NOT NULL
+  return sql`SELECT sender_id, MAX(sender_name) AS sender_name, COUNT(*) AS messages,
+      COUNT(DISTINCT conversation_id) AS conversations, MAX(created_at_ms) AS last_at
+    FROM v_live_messages_named WHERE app_id = ${appId} AND sender_id IS NOT NULL
     GROUP BY sender_id ORDER BY messages DESC, sender_id LIMIT ${limit}`;
 }
 
@@ -149,6 +156,26 @@ export function exportConversations(
   const changed = since ? sql`AND (updated_at >= ${since} OR deleted_at >= ${since})` : empty;
   const after = page.afterId === undefined ? empty : sql`AND id > ${page.afterId}`;
   return sql`SELECT id, raw, deleted_at FROM conversations
+    WHERE app_id = ${appId} ${live} ${changed} ${after}
+    ORDER BY id LIMIT ${page.limit}`;
+}
+
+/**
+ * One page of the user export: id, raw and deleted_at in id order after `afterId`, keyset-paged
+ * on the (app_id, id) primary key; `since` compares with updated_at and deleted_at. `raw` never
+ * holds push tokens (the client drops them before anything is stored).
+ */
+export function exportUsers(
+  pg: boolean,
+  appId: string,
+  filter: ExportFilter,
+  page: { afterId: string | undefined; limit: number },
+): Sql {
+  const live = filter.includeDeleted ? empty : sql`AND deleted_at IS NULL`;
+  const since = filter.since ? sqlTimestamp(pg, filter.since) : undefined;
+  const changed = since ? sql`AND (updated_at >= ${since} OR deleted_at >= ${since})` : empty;
+  const after = page.afterId === undefined ? empty : sql`AND id > ${page.afterId}`;
+  return sql`SELECT id, raw, deleted_at FROM users
     WHERE app_id = ${appId} ${live} ${changed} ${after}
     ORDER BY id LIMIT ${page.limit}`;
 }

@@ -20,3 +20,14 @@ export function saveCheckpoint(
     ON CONFLICT (app_id, stream) DO UPDATE SET cursor = excluded.cursor, ${watermark}
       last_success_at = excluded.last_success_at, last_error = NULL, updated_at = excluded.updated_at`;
 }
+
+/**
+ * Retention: deletes finished runs of one app started before `before`, except the latest run of
+ * each kind (status must always find the last backfill and reconcile, however old). The range is
+ * served by (app_id, started_at); the latest of each kind by (app_id, kind, id).
+ */
+export function pruneRuns(pg: boolean, appId: string, before: Date): Sql {
+  return sql`DELETE FROM sync_runs
+    WHERE app_id = ${appId} AND started_at < ${sqlTimestamp(pg, before)} AND status <> 'running'
+      AND id NOT IN (SELECT MAX(id) FROM sync_runs WHERE app_id = ${appId} GROUP BY kind)`;
+}

@@ -1,0 +1,28 @@
+BEGIN;
+
+-- CreateTable
+CREATE TABLE "users" (
+    "app_id" TEXT NOT NULL,
+    "id" TEXT NOT NULL,
+    "name" TEXT,
+    "email" JSONB,
+    "phone" JSONB,
+    "role" TEXT,
+    "locale" TEXT,
+    "created_at" TIMESTAMPTZ(3),
+    "custom" JSONB NOT NULL,
+    "raw" JSONB NOT NULL,
+    "content_hash" TEXT NOT NULL,
+    "first_seen_at" TIMESTAMPTZ(3) NOT NULL,
+    "synced_at" TIMESTAMPTZ(3) NOT NULL,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    "deleted_at" TIMESTAMPTZ(3),
+    "seen_run_id" INTEGER,
+
+    CONSTRAINT "users_pkey" PRIMARY KEY ("app_id","id")
+);
+
+-- CreateIndex
+CREATE INDEX "users_app_id_deleted_at_idx" ON "users"("app_id", "deleted_at");
+
+COMMIT;

@@ -1,0 +1,60 @@
+// The privacy commands' engine: `forget` (erase one user's personal data from the mirror, durably,
+// or lift that) and `purge` (hard-delete rows soft-deleted before a date). Both hold the app's run
+// lock, so no sync writes a page between the erasure and its blanking; both only count what they
+// would do unless told to apply.
+import { ConfigError } from "../errors.ts";
+import type { ForgetCounts, PurgeCounts } from "../store/privacy.ts";
+import { withRunLock } from "./lock.ts";
+import type { SyncContext } from "./run.ts";
+
+type Ctx = Pick<SyncContext, "store" | "appId" | "logger" | "now">;
+
+export interface ForgetSummary {
+  userId: string;
+  /** false: a dry run, nothing changed. */
+  applied: boolean;
+  /** `--undo`: whether an erasure was lifted. */
+  undone?: boolean;
+  counts?: ForgetCounts;
+}
+
+export function forgetUser(
+  ctx: Ctx,
+  userId: string,
+  options: { apply: boolean; undo?: boolean },
+): Promise<ForgetSummary> {
+  return withRunLock(ctx, "forget", async () => {
+    if (options.undo) {
+      const undone = options.apply ? await ctx.store.privacy.undo(ctx.appId, userId) : false;
+      if (undone) ctx.logger.info({ userId }, "erasure lifted: later passes store this user's data again");
+      return { userId, applied: options.apply, undone };
+    }
+    const counts = await ctx.store.privacy.forget(ctx.appId, userId, {
+      apply: options.apply,
+      at: new Date((ctx.now ?? Date.now)()),
+    });
+    // The user id is kept in the mirror anyway; no personal data is logged.
+    if (options.apply) ctx.logger.info({ userId, ...counts }, "user erased from the mirror");
+    return { userId, applied: options.apply, counts };
+  });
+}
+
+export interface PurgeSummary extends PurgeCounts {
+  deletedBefore: string;
+  applied: boolean;
+}
+
+export function purgeDeleted(ctx: Ctx, before: Date, options: { apply: boolean }): Promise<PurgeSummary> {
+  return withRunLock(ctx, "purge", async () => {
+    const counts = await ctx.store.privacy.purge(ctx.appId, before, options);
+    return { ...counts, deletedBefore: before.toISOString(), applied: options.apply };
+  });
+}
+
+/** "90d", "12h", "30m": an age; the flag's name is in the error. */
+export function parseAge(flag: string, text: string): number {
+  const m = /^(\d+)\s*(d|h|m)$/.exec(text.trim());
+  if (!m) throw new ConfigError(flag, `must be an age such as 90d, 12h or 30m, got "${text}"`);
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as "d" | "h" | "m"];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,221 @@
+// Erasure and purge on SQLite and PostgreSQL, against the simulator over real HTTP: `forget`
+// leaves no trace of the user's name, emails, phones, custom fields or message text in any column
+// of any table (a scan of every row), a following `reconcile --messages` does not bring them back
+// while TalkJS still has them, `report` still runs, `--undo` lifts it; `purge` removes exactly the
+// rows it counted.
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildReport } from "../../src/analytics/report.ts";
+import type { SyncSettings } from "../../src/config/index.ts";
+import type { Store } from "../../src/store/store.ts";
+import { runMirrorJob } from "../../src/sync/jobs.ts";
+import { forgetUser, parseAge, purgeDeleted } from "../../src/sync/privacy.ts";
+import type { Message } from "../../src/talkjs/types.ts";
+import { PROVIDERS, sqlText, useStore } from "../helpers/db.ts";
+import { makeConversation, T0 } from "../store/fixtures.ts";
+import { SKEW_MS, useHarnesses } from "./harness.ts";
+
+const SETTINGS: SyncSettings = {
+  clockSkewMs: SKEW_MS,
+  maxDeleteShare: 0.1,
+  mirrorMessages: true,
+  mirrorUsers: true,
+  messageConcurrency: 3,
+  backfillConcurrency: 1,
+};
+
+const VICTIM = "victim/ü 1";
+const PERSONAL = [
+  "Zyxwv Victimsson",
+  "victim.zyx@example.com",
+  "second.zyx@example.org",
+  "+31600011122",
+  "qqq-custom-value",
+  "my secret text 8271",
+  "another secret 5512",
+];
+
+/** Every personal string found in any row of any table (every column, raw JSON included). */
+async function scan(store: Store): Promise<string[]> {
+  const tables = await store.queryRaw(
+    sqlText(
+      store.provider === "sqlite"
+        ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+        : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()",
+    ),
+  );
+  expect(tables.map((t) => t.name)).toEqual(
+    expect.arrayContaining(["users", "messages", "conversations", "sync_runs"]),
+  );
+  const found = new Set<string>();
+  for (const t of tables) {
+    const rows = await store.queryRaw(sqlText(`SELECT * FROM "${String(t.name)}"`));
+    for (const row of rows) {
+      const text = JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+      for (const p of PERSONAL) if (text.includes(p)) found.add(`${String(t.name)}: ${p}`);
+    }
+  }
+  return [...found].sort();
+}
+
+describe.each(PROVIDERS)("privacy on %s", (provider) => {
+  const fixture = useStore(provider, { poolSize: 4 });
+  const { skip } = fixture;
+  let store: Store;
+  beforeAll(() => {
+    if (!skip) store = fixture.store;
+  });
+  const open = useHarnesses(fixture);
+
+  it.skipIf(skip)(
+    "forget erases a user everywhere, durably; reconcile does not bring it back; undo lifts it",
+    async () => {
+      const h = await open("exclusive", { conversations: 90, burst: 5 });
+      h.sim.putUser(VICTIM, {
+        name: "Zyxwv Victimsson",
+        email: ["victim.zyx@example.com", "second.zyx@example.org"],
+        phone: ["+31600011122"],
+        custom: { note: "qqq-custom-value" },
+      });
+      h.sim.createConversation({ id: "c victim", participants: [VICTIM, "user_00001"] });
+      h.sim.addMessage("c victim", { senderId: "user_00001", text: "hello" });
+      h.sim.addMessage("c victim", { senderId: VICTIM, text: "my secret text 8271" });
+      const other = h.sim.allConversations()[0]?.id as string;
+      h.sim.updateConversation(other, { participants: [VICTIM] });
+      h.sim.addMessage(other, { senderId: VICTIM, text: "another secret 5512" });
+      await runMirrorJob(h.ctx, "backfill", { settings: SETTINGS });
+      const run = await store.startRun(h.appId, "sync");
+      await store.finishRun(run, { status: "failed", error: "could not write Zyxwv Victimsson's page" });
+      await store.recordSyncError(h.appId, "created", "bad address victim.zyx@example.com");
+      expect(await scan(store)).toContain("users: Zyxwv Victimsson"); // the scan does find them
+      const countsBefore = await store.queryRaw(sqlText(`SELECT COUNT(*) AS n FROM messages`));
+
+      const dry = await forgetUser(h.ctx, VICTIM, { apply: false });
+      expect(dry).toMatchObject({
+        applied: false,
+        counts: { users: 1, messages: 2, conversations: 2, errors: 2 },
+      });
+      expect(await store.privacy.erasedIds(h.appId)).toEqual(new Set());
+      expect((await scan(store)).length).toBeGreaterThan(0);
+
+      const done = await forgetUser(h.ctx, VICTIM, { apply: true });
+      expect(done.counts).toEqual({ users: 1, messages: 2, conversations: 2, errors: 2 });
+      expect(await scan(store)).toEqual([]);
+      // ids and timestamps stay: counts still add up
+      expect(await store.queryRaw(sqlText(`SELECT COUNT(*) AS n FROM messages`))).toEqual(countsBefore);
+      const row = await store.users.get(h.appId, VICTIM);
+      expect(row).toMatchObject({ id: VICTIM, name: null, email: null, phone: null, deletedAt: null });
+      expect((await store.messages.get(h.appId, (h.sim.messages("c victim")[0] as Message).id))?.text).toBe(
+        "",
+      );
+      // idempotent
+      await forgetUser(h.ctx, VICTIM, { apply: true });
+
+      // TalkJS still has everything: a full reconcile with deep messages, and a sync, bring nothing back
+      h.sim.addMessage("c victim", { senderId: VICTIM, text: "my secret text 8271" });
+      await runMirrorJob(h.ctx, "sync", { settings: SETTINGS });
+      await runMirrorJob(h.ctx, "reconcile", { settings: SETTINGS, deepMessages: true });
+      expect(await scan(store)).toEqual([]);
+      const report = await buildReport(store, h.appId);
+      expect(report).toBeTruthy();
+
+      // undo: the next reconcile stores the user's data again
+      expect(await forgetUser(h.ctx, VICTIM, { apply: true, undo: true })).toMatchObject({ undone: true });
+      await runMirrorJob(h.ctx, "reconcile", { settings: SETTINGS, deepMessages: true });
+      expect(await scan(store)).toEqual(
+        expect.arrayContaining(["users: Zyxwv Victimsson", "messages: my secret text 8271"]),
+      );
+    },
+  );
+
+  it.skipIf(skip)(
+    "purge removes exactly the rows deleted before the cutoff, and only with apply",
+    async () => {
+      const app = `purge_${provider}`;
+      const old = new Date(T0 - 200 * 86_400_000);
+      const recent = new Date(T0 - 86_400_000);
+      const convs = ["gone-old", "gone-recent", "live"].map((id) => makeConversation(id));
+      await store.upsertConversations(app, convs, { seenAt: new Date(T0 - 300 * 86_400_000) });
+      const msg = (id: string, conversationId: string) =>
+        ({
+          id,
+          conversationId,
+          type: "UserMessage",
+          senderId: "u1",
+          readBy: [],
+          text: "t",
+          attachment: null,
+          location: null,
+          origin: "rest",
+          createdAt: T0 - 400 * 86_400_000,
+          editedAt: null,
+          referencedMessageId: null,
+          custom: {},
+        }) as Message;
+      await store.messages.upsert(
+        app,
+        [
+          msg("m1", "gone-old"),
+          msg("m2", "gone-old"),
+          msg("m3", "live"),
+          msg("m4", "live"),
+          msg("m5", "gone-recent"),
+        ],
+        { seenAt: new Date(T0 - 300 * 86_400_000) },
+      );
+      await store.users.upsert(
+        app,
+        ["u-old", "u-live"].map((id) => ({ ...makeUser(id) })),
+        { seenAt: new Date(T0 - 300 * 86_400_000) },
+      );
+      await store.markDeleted(app, ["gone-old"], old);
+      await store.markDeleted(app, ["gone-recent"], recent);
+      await store.messages.markDeleted(app, ["m3"], old);
+      await store.users.markDeleted(app, ["u-old"], old);
+      const ctx = {
+        store,
+        appId: app,
+        logger: (await open("exclusive", { conversations: 0, burst: 0 })).ctx.logger,
+      };
+      const before = new Date(T0 - parseAge("--deleted-before", "90d"));
+      const dry = await purgeDeleted(ctx, before, { apply: false });
+      expect(dry).toMatchObject({ conversations: 1, messages: 3, users: 1, applied: false });
+      const ids = async (table: string) =>
+        (await store.queryRaw(sqlText(`SELECT id FROM ${table} WHERE app_id = '${app}' ORDER BY id`))).map(
+          (r) => r.id,
+        );
+      expect(await ids("messages")).toHaveLength(5);
+      expect(await purgeDeleted(ctx, before, { apply: true })).toMatchObject({
+        conversations: 1,
+        messages: 3,
+        users: 1,
+      });
+      expect(await ids("conversations")).toEqual(["gone-recent", "live"]);
+      expect(await ids("messages")).toEqual(["m4", "m5"]);
+      expect(await ids("users")).toEqual(["u-live"]);
+      const participants = await store.queryRaw(
+        sqlText(
+          `SELECT DISTINCT conversation_id FROM conversation_participants WHERE app_id = '${app}' ORDER BY conversation_id`,
+        ),
+      );
+      expect(participants.map((r) => r.conversation_id)).toEqual(["gone-recent", "live"]);
+      expect(() => parseAge("--deleted-before", "soon")).toThrow(/--deleted-before/);
+    },
+  );
+});
+
+function makeUser(id: string) {
+  return {
+    id,
+    name: id,
+    welcomeMessage: null,
+    photoUrl: null,
+    headerPhotoUrl: null,
+    role: null,
+    email: null,
+    phone: null,
+    custom: {},
+    availabilityText: null,
+    locale: null,
+    createdAt: T0,
+  };
+}
