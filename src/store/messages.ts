@@ -18,7 +18,13 @@ import {
 } from "./sql/messages.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 import { addTotals } from "./sql/totals.ts";
-import { countWork, dequeueWork, queuedMessageWork, WORK_KINDS } from "./sql/work-queue.ts";
+import {
+  countWork,
+  dequeueWork,
+  enqueueHistoriesSince,
+  queuedMessageWork,
+  WORK_KINDS,
+} from "./sql/work-queue.ts";
 import type { LiveMessageRow, MessageStats, MessageWork, StoredMessage, UpsertCounts } from "./types.ts";
 
 export class MessageStore {
@@ -130,9 +136,17 @@ export class MessageStore {
     });
   }
 
-  /** Re-queues for a full re-read every history finished since `since`; returns how many. */
-  requeueSince(appId: string, since: Date): Promise<number> {
-    return this.#db.client.$executeRaw(requeueHistoriesSince(this.#db.pg, appId, since));
+  /**
+   * Re-queues for a full re-read every history finished since `since`; returns how many. Both in
+   * one transaction: the state forgets how far it read, the work queue makes the next pass see it.
+   */
+  async requeueSince(appId: string, since: Date): Promise<number> {
+    const { pg, client } = this.#db;
+    const [requeued] = await client.$transaction([
+      client.$executeRaw(requeueHistoriesSince(pg, appId, since)),
+      client.$executeRaw(enqueueHistoriesSince(pg, appId, since, new Date())),
+    ]);
+    return requeued;
   }
 
   /** Ids of the live (not deleted) messages mirrored for one conversation. */

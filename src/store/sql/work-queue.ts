@@ -68,3 +68,15 @@ export function queuedMessageWork(appId: string, limit: number, afterKey?: strin
     ORDER BY q.key
     LIMIT ${limit}`;
 }
+
+/**
+ * "messages" work for every history the message pass finished since `since` (the page-size proof
+ * was revoked: those closed at a short page are re-read). Reads message_sync_state's app range.
+ */
+export function enqueueHistoriesSince(pg: boolean, appId: string, since: Date, at: Date): Sql {
+  return sql`INSERT INTO work_queue (app_id, kind, key, enqueued_at)
+    SELECT app_id, ${WORK_KINDS.messages}, conversation_id, ${sqlTimestamp(pg, at)}
+    FROM message_sync_state
+    WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}
+    ON CONFLICT (app_id, kind, key) DO NOTHING`;
+}
