@@ -1,10 +1,19 @@
 // The /metrics database gauges come from the maintained totals (no table count), and a scrape
 // that cannot read the database is logged and reported as database_up 0.
+
 import { describe, expect, it } from "vitest";
 import type { MirrorTotals } from "../../src/store/store.ts";
+import type { ClientStats } from "../../src/talkjs/http.ts";
 import { createMetrics } from "../../src/worker/metrics.ts";
 
-const httpStats = () => ({ byStatus: {}, retries: 0, rateLimited: 0 }) as never;
+const httpStats = (): ClientStats => ({
+  requests: 0,
+  retries: 0,
+  rateLimited: 0,
+  pausedMs: 0,
+  currentRate: 8,
+  byStatus: {},
+});
 
 describe("metrics from maintained totals", () => {
   it("reports the totals and the lag from the newest activity", async () => {
