@@ -126,14 +126,15 @@ export class MessageStore {
       ...(state.deep ? { deepSyncedAt: state.syncedAt } : {}),
     };
     // The state and the dequeue commit together: a crash leaves the conversation queued, never lost.
-    await this.#db.client.$transaction(async (tx) => {
-      await tx.messageSyncState.upsert({
+    // (A batch transaction: one round trip, not an interactive transaction's several.)
+    await this.#db.client.$transaction([
+      this.#db.client.messageSyncState.upsert({
         where: { appId_conversationId: { appId, conversationId } },
         create: { appId, conversationId, ...data },
         update: data,
-      });
-      await tx.$executeRaw(dequeueWork(appId, WORK_KINDS.messages, [conversationId]));
-    });
+      }),
+      this.#db.client.$executeRaw(dequeueWork(appId, WORK_KINDS.messages, [conversationId])),
+    ]);
   }
 
   /**
