@@ -1,5 +1,6 @@
 // One writer per app: backfill, sync and reconcile of the same app never run at once, in this
 // process or another (PostgreSQL: a session advisory lock; SQLite: a lock row with a lease).
+import { setMaxListeners } from "node:events";
 import os from "node:os";
 import { MirrorError } from "../errors.ts";
 import type { RunKind, SyncContext } from "./run.ts";
@@ -31,6 +32,8 @@ export async function withRunLock<C extends Pick<SyncContext, "store" | "appId" 
     // The body runs with a signal that also fires when the lock is lost: its HTTP stops, the run
     // is recorded aborted, and the error says why.
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, lock.lost]) : lock.lost;
+    // Every request in flight (message workers, windows, governor waits) listens on it.
+    setMaxListeners(256, signal);
     try {
       return await body({ ...ctx, signal });
     } catch (error) {
