@@ -15,9 +15,8 @@ import { ConfigError, MirrorError } from "../errors.ts";
 import { canonicalJson } from "../store/hash.ts";
 import {
   type ExportFilter,
-  exportConversations,
   exportMessages,
-  exportUsers,
+  exportRawPage,
   type MessageKeyset,
 } from "../store/sql/analytics.ts";
 import { type Sql, toDate } from "../store/sql/shared.ts";
@@ -90,7 +89,7 @@ export async function* exportLines(
     store,
     options,
     summary,
-    (afterId, limit) => exportConversations(pg, app, filter, { afterId, limit }),
+    (afterId, limit) => exportRawPage("conversations", pg, app, filter, { afterId, limit }),
     (last) => String(last.id),
   );
   for await (const rows of conversations) {
@@ -106,7 +105,7 @@ export async function* exportLines(
     store,
     options,
     summary,
-    (afterId, limit) => exportUsers(pg, app, filter, { afterId, limit }),
+    (afterId, limit) => exportRawPage("users", pg, app, filter, { afterId, limit }),
     (last) => String(last.id),
   );
   for await (const rows of users) {

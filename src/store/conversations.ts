@@ -17,6 +17,7 @@ import {
 import { saveCheckpoint } from "./sql/runs.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 import { enqueueChangedConversations } from "./sql/work-queue.ts";
+import { unseenLive } from "./sweep.ts";
 import type { StoredConversation, StoreStats, UpsertCounts, UpsertOptions } from "./types.ts";
 
 export class ConversationStore {
@@ -67,12 +68,7 @@ export class ConversationStore {
 
   async listUnseenLive(appId: string, runId: number, limit: number, afterId?: string): Promise<string[]> {
     const rows = await this.#db.client.conversation.findMany({
-      where: {
-        appId,
-        deletedAt: null,
-        OR: [{ seenRunId: null }, { seenRunId: { not: runId } }],
-        ...(afterId !== undefined ? { id: { gt: afterId } } : {}),
-      },
+      where: unseenLive(appId, runId, afterId),
       select: { id: true },
       orderBy: { id: "asc" },
       take: limit,
@@ -81,9 +77,7 @@ export class ConversationStore {
   }
 
   countUnseenLive(appId: string, runId: number): Promise<number> {
-    return this.#db.client.conversation.count({
-      where: { appId, deletedAt: null, OR: [{ seenRunId: null }, { seenRunId: { not: runId } }] },
-    });
+    return this.#db.client.conversation.count({ where: unseenLive(appId, runId) });
   }
 
   markDeleted(appId: string, ids: string[], at: Date): Promise<number> {

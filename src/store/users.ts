@@ -8,6 +8,7 @@ import { erasedIds, redactUsers } from "./privacy.ts";
 import { saveCheckpoint } from "./sql/runs.ts";
 import { chunk, MAX_PARAMS, toNumber } from "./sql/shared.ts";
 import { knownUserIds, USERS, userStats } from "./sql/users.ts";
+import { unseenLive } from "./sweep.ts";
 import type { StoredUser, UpsertCounts, UpsertOptions } from "./types.ts";
 
 export class UserStore {
@@ -57,12 +58,7 @@ export class UserStore {
   /** Live users `runId` has not seen, by id, keyset-paged: reconcile's deletion candidates. */
   async listUnseenLive(appId: string, runId: number, limit: number, afterId?: string): Promise<string[]> {
     const rows = await this.#db.client.user.findMany({
-      where: {
-        appId,
-        deletedAt: null,
-        OR: [{ seenRunId: null }, { seenRunId: { not: runId } }],
-        ...(afterId !== undefined ? { id: { gt: afterId } } : {}),
-      },
+      where: unseenLive(appId, runId, afterId),
       select: { id: true },
       orderBy: { id: "asc" },
       take: limit,
@@ -71,9 +67,7 @@ export class UserStore {
   }
 
   countUnseenLive(appId: string, runId: number): Promise<number> {
-    return this.#db.client.user.count({
-      where: { appId, deletedAt: null, OR: [{ seenRunId: null }, { seenRunId: { not: runId } }] },
-    });
+    return this.#db.client.user.count({ where: unseenLive(appId, runId) });
   }
 
   markDeleted(appId: string, ids: string[], at: Date): Promise<number> {

@@ -4,7 +4,7 @@
 // custom field name, day, cut-off, keyset position, limit — is a bound parameter. Index notes:
 // "app range" is the (app_id, id) primary key of conversations or messages, where a view has no
 // better one.
-import { empty, type Sql, sql, sqlTimestamp } from "./shared.ts";
+import { empty, identifier, type Sql, sql, sqlTimestamp } from "./shared.ts";
 
 // ---- report: conversations ----------------------------------------------------------------------
 
@@ -142,10 +142,12 @@ export interface ExportFilter {
 }
 
 /**
- * One page of the conversation export: id, raw and deleted_at in id order after `afterId`,
- * keyset-paged on the (app_id, id) primary key. `since` compares with updated_at and deleted_at.
+ * One page of an export of conversations or users: id, raw and deleted_at in id order after
+ * `afterId`, keyset-paged on the (app_id, id) primary key; `since` compares with updated_at and
+ * deleted_at. A user's `raw` never holds push tokens (the client drops them before anything is stored).
  */
-export function exportConversations(
+export function exportRawPage(
+  table: "conversations" | "users",
   pg: boolean,
   appId: string,
   filter: ExportFilter,
@@ -155,27 +157,7 @@ export function exportConversations(
   const since = filter.since ? sqlTimestamp(pg, filter.since) : undefined;
   const changed = since ? sql`AND (updated_at >= ${since} OR deleted_at >= ${since})` : empty;
   const after = page.afterId === undefined ? empty : sql`AND id > ${page.afterId}`;
-  return sql`SELECT id, raw, deleted_at FROM conversations
-    WHERE app_id = ${appId} ${live} ${changed} ${after}
-    ORDER BY id LIMIT ${page.limit}`;
-}
-
-/**
- * One page of the user export: id, raw and deleted_at in id order after `afterId`, keyset-paged
- * on the (app_id, id) primary key; `since` compares with updated_at and deleted_at. `raw` never
- * holds push tokens (the client drops them before anything is stored).
- */
-export function exportUsers(
-  pg: boolean,
-  appId: string,
-  filter: ExportFilter,
-  page: { afterId: string | undefined; limit: number },
-): Sql {
-  const live = filter.includeDeleted ? empty : sql`AND deleted_at IS NULL`;
-  const since = filter.since ? sqlTimestamp(pg, filter.since) : undefined;
-  const changed = since ? sql`AND (updated_at >= ${since} OR deleted_at >= ${since})` : empty;
-  const after = page.afterId === undefined ? empty : sql`AND id > ${page.afterId}`;
-  return sql`SELECT id, raw, deleted_at FROM users
+  return sql`SELECT id, raw, deleted_at FROM ${identifier(table)}
     WHERE app_id = ${appId} ${live} ${changed} ${after}
     ORDER BY id LIMIT ${page.limit}`;
 }
