@@ -191,7 +191,8 @@ async function settle(
   const { appId, store } = ctx;
   const now = () => new Date(clock(ctx));
   const stored = async (sha256: string, size: number, contentType: string | null, fresh: boolean) => {
-    await store.files.recordStored(appId, file, { sha256, size, contentType, at: now() });
+    // Erased by `forget` meanwhile: not recorded (the bytes, if new, stay as an unlisted file).
+    if (!(await store.files.recordStored(appId, file, { sha256, size, contentType, at: now() }))) return;
     summary.stored++;
     if (fresh) {
       summary.downloaded++;
