@@ -4,6 +4,7 @@
 import type { Message } from "../talkjs/types.ts";
 import type { Db, Tx } from "./open.ts";
 import {
+  blobRow,
   dueFiles,
   FILE_REF_PARAMS,
   type FileRefRow,
@@ -206,6 +207,11 @@ export class FileStore {
       await tx.$executeRaw(insertBlob(this.#db.pg, blob));
       return true;
     });
+  }
+
+  /** Whether file_blobs has a row for these bytes. */
+  async hasBlob(sha256: string): Promise<boolean> {
+    return (await this.#db.client.$queryRaw<unknown[]>(blobRow(sha256))).length > 0;
   }
 
   /** Records a failed (or skipped, or gone) attempt. */

@@ -195,6 +195,9 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
       const blobRows = async () =>
         (await store.queryRaw(sqlText("SELECT sha256 FROM file_blobs"))).map((r) => String(r.sha256));
 
+      // Without FILES_DIR the bytes could not be removed: refused, naming the setting, nothing changed.
+      await expect(forgetUser(h.ctx, owner, { apply: true })).rejects.toThrow(/FILES_DIR/);
+      expect(await store.privacy.erasedIds(h.appId)).toEqual(new Set());
       const dry = await forgetUser(h.ctx, owner, { apply: false, filesDir: dir });
       expect(dry.counts).toMatchObject({ messages: 2, fileRefs: 2, files: 1 });
       expect(existsSync(blobs.pathOf(onlySha))).toBe(true);
