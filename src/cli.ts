@@ -390,10 +390,12 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
       throw new ConfigError("--user", "is required: the id of the user whose data to erase");
     const { forgetUser } = await import("./sync/privacy.ts");
     const { formatForget } = await import("./cli/privacy.ts");
+    const filesDir = databaseConfig(settings).sync.files?.dir;
     await withMaintenance(settings, async (ctx) => {
       const summary = await forgetUser(ctx, userId, {
         apply: values.yes === true,
         undo: values.undo === true,
+        filesDir,
       });
       inv.out(values.json ? JSON.stringify(summary) : formatForget(summary));
     });
@@ -496,8 +498,9 @@ async function verifyCommand(inv: Invocation): Promise<void> {
 const FORGET_HELP = `Usage: talkjs-mirror forget --user ID [--yes] [--undo] [common options]
 
 Erases one user's personal data from the mirror: the users row's name, emails, phones and custom
-fields, the text and files of every message they sent (also as a conversation's last message) and
-error texts that contain them. Ids and timestamps stay, so counts still add up. The erasure is
+fields, the text and files of every message they sent (also as a conversation's last message; the
+archived files only their messages point to are removed from FILES_DIR) and error texts that
+contain them. Ids and timestamps stay, so counts still add up. The erasure is
 recorded (ids and time only) and every later sync or reconcile blanks the same fields on the way
 in. Without --yes it only prints what it would blank. --undo lifts the erasure.`;
 

@@ -10,13 +10,14 @@ export function formatForget(s: ForgetSummary): string {
       ? `Erasure of user "${s.userId}" lifted: the next passes store their data again (reconcile --messages brings it all back).`
       : `User "${s.userId}" was not erased; nothing to undo.`;
   }
-  const c = s.counts ?? { users: 0, messages: 0, conversations: 0, errors: 0 };
+  const c = s.counts ?? { users: 0, messages: 0, conversations: 0, errors: 0, fileRefs: 0, files: 0 };
   const what =
     `${count(c.users)} user row, ${count(c.messages)} messages, ${count(c.conversations)} conversations' last message, ` +
-    `${count(c.errors)} error texts`;
+    `${count(c.errors)} error texts, ${count(c.fileRefs)} file references`;
+  const files = `${count(c.files)} archived files only their messages point to`;
   return s.applied
-    ? `User "${s.userId}" erased from the mirror: ${what} blanked; later passes blank them on the way in.`
-    : `Dry run: forgetting user "${s.userId}" would blank ${what}. Re-run with --yes to do it.`;
+    ? `User "${s.userId}" erased from the mirror: ${what} blanked, ${files} removed; later passes blank them on the way in.`
+    : `Dry run: forgetting user "${s.userId}" would blank ${what} and remove ${files}. Re-run with --yes to do it.`;
 }
 
 export function formatPurge(s: PurgeSummary): string {

@@ -4,6 +4,7 @@
 import type { Message } from "../talkjs/types.ts";
 import type { Db, Tx } from "./open.ts";
 import {
+  blobRow,
   dueFiles,
   FILE_REF_PARAMS,
   type FileRefRow,
@@ -19,7 +20,8 @@ import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 
 export type { FileRefRow } from "./sql/files.ts";
 
-export const FILE_STATUSES = ["pending", "stored", "failed", "gone", "skipped_too_large"] as const;
+/** `erased`: a reference of a user erased by `forget` (URL and name blanked; never downloaded). */
+export const FILE_STATUSES = ["pending", "stored", "failed", "gone", "skipped_too_large", "erased"] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
 
 /** A reference due for download. */
@@ -180,18 +182,18 @@ export class FileStore {
     return row ? String(row.sha256) : null;
   }
 
-  /** Marks a reference stored (its blob recorded first, in the same transaction). */
+  /**
+   * Marks a reference stored and records its blob, in one transaction. False (nothing recorded)
+   * when `forget` erased the reference while it was downloading.
+   */
   async recordStored(
     appId: string,
     ref: Pick<DueFile, "messageId" | "blockIndex">,
     blob: { sha256: string; size: number; contentType: string | null; at: Date },
-  ): Promise<void> {
-    await this.#db.client.$transaction(async (tx) => {
-      await tx.$executeRaw(insertBlob(this.#db.pg, blob));
-      await tx.messageFile.update({
-        where: {
-          appId_messageId_blockIndex: { appId, messageId: ref.messageId, blockIndex: ref.blockIndex },
-        },
+  ): Promise<boolean> {
+    return this.#db.client.$transaction(async (tx) => {
+      const { count } = await tx.messageFile.updateMany({
+        where: { appId, messageId: ref.messageId, blockIndex: ref.blockIndex, status: { not: "erased" } },
         data: {
           status: "stored",
           sha256: blob.sha256,
@@ -201,7 +203,15 @@ export class FileStore {
           updatedAt: blob.at,
         },
       });
+      if (count === 0) return false;
+      await tx.$executeRaw(insertBlob(this.#db.pg, blob));
+      return true;
     });
+  }
+
+  /** Whether file_blobs has a row for these bytes. */
+  async hasBlob(sha256: string): Promise<boolean> {
+    return (await this.#db.client.$queryRaw<unknown[]>(blobRow(sha256))).length > 0;
   }
 
   /** Records a failed (or skipped, or gone) attempt. */
@@ -210,8 +220,9 @@ export class FileStore {
     ref: Pick<DueFile, "messageId" | "blockIndex">,
     outcome: FileOutcome,
   ): Promise<void> {
-    await this.#db.client.messageFile.update({
-      where: { appId_messageId_blockIndex: { appId, messageId: ref.messageId, blockIndex: ref.blockIndex } },
+    // An erased reference stays erased (a download that failed while `forget` ran).
+    await this.#db.client.messageFile.updateMany({
+      where: { appId, messageId: ref.messageId, blockIndex: ref.blockIndex, status: { not: "erased" } },
       data: {
         status: outcome.status,
         attempts: { increment: 1 },

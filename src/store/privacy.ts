@@ -2,7 +2,8 @@
 // user row, the text and files of their messages, conversations' lastMessage, error texts) and
 // records the erasure (ids and time only); every later write blanks the same fields on the way in
 // (`redact*`, called by the upserts), so a reconcile does not bring the data back while TalkJS
-// still has it. Ids and timestamps stay, so counts still add up. `purge` is the one operation that
+// still has it: a blanked message has no attachment or file block, so the files store registers
+// nothing for it and its `erased` references stay as they are. Ids and timestamps stay, so counts still add up. `purge` is the one operation that
 // removes rows: those soft-deleted before a date.
 import type { Conversation, Message, MirroredUser } from "../talkjs/types.ts";
 import { contentHash } from "./hash.ts";
@@ -11,11 +12,14 @@ import { withConnectionRetry } from "./retry.ts";
 import {
   blankRunError,
   blankStreamError,
+  blobsOnlyOfSender,
   conversationsLastSentBy,
+  deleteBlobs,
   deleteErasure,
   eraseConversationLastMessage,
   erasedUserIds,
   eraseMessageRow,
+  eraseSenderFileRefs,
   eraseUserRow,
   insertErasure,
   messagesBySender,
@@ -26,10 +30,11 @@ import {
   purgeParticipants,
   purgeUsers,
   runErrors,
+  senderFileRefs,
   streamErrors,
   userRaw,
 } from "./sql/privacy.ts";
-import { toNumber } from "./sql/shared.ts";
+import { chunk, MAX_PARAMS, toNumber } from "./sql/shared.ts";
 
 /** The erased users of an app (read once per page written: the table is tiny, by primary key). */
 export async function erasedIds(db: Db, appId: string): Promise<Set<string>> {
@@ -104,6 +109,17 @@ export interface ForgetCounts {
   conversations: number;
   /** sync_runs / sync_state error texts that contained their personal data. */
   errors: number;
+  /** File references of their messages blanked (status `erased`). */
+  fileRefs: number;
+  /** Archived files removed (from file_blobs and FILES_DIR): those only their messages point to. */
+  files: number;
+}
+
+/** What `forget` did, and the archived files whose bytes the caller removes from FILES_DIR. */
+export interface ForgetResult {
+  counts: ForgetCounts;
+  /** sha256 of the archived files removed from file_blobs (only with apply). */
+  removedBlobs: string[];
 }
 
 export interface PurgeCounts {
@@ -132,12 +148,20 @@ export class PrivacyStore {
    * Erases one user's personal data (or, without `apply`, only counts what it would touch). One
    * transaction: the erasure row and every blanked row commit together.
    */
-  forget(appId: string, userId: string, opts: { apply: boolean; at: Date }): Promise<ForgetCounts> {
+  forget(appId: string, userId: string, opts: { apply: boolean; at: Date }): Promise<ForgetResult> {
     const { pg } = this.#db;
     const at = opts.at;
     return this.#db.client.$transaction(
       async (tx) => {
-        const counts: ForgetCounts = { users: 0, messages: 0, conversations: 0, errors: 0 };
+        const counts: ForgetCounts = {
+          users: 0,
+          messages: 0,
+          conversations: 0,
+          errors: 0,
+          fileRefs: 0,
+          files: 0,
+        };
+        const removedBlobs: string[] = [];
         if (opts.apply) await tx.$executeRaw(insertErasure(pg, appId, userId, at));
         // The strings to look for in free text: taken before the row is blanked.
         const personal: string[] = [];
@@ -185,6 +209,23 @@ export class PrivacyStore {
             ),
           );
         }
+        // Their files: read before the references are blanked (the blobs only they point to, and
+        // URLs and names to look for in error texts too).
+        const refs = await tx.$queryRaw<{ url: string; filename: string | null }[]>(
+          senderFileRefs(appId, userId),
+        );
+        counts.fileRefs = refs.length;
+        for (const r of refs)
+          for (const s of [r.url, r.filename]) if (typeof s === "string" && s.length >= 3) personal.push(s);
+        const blobs = (await tx.$queryRaw<{ sha256: string }[]>(blobsOnlyOfSender(appId, userId))).map((r) =>
+          String(r.sha256),
+        );
+        counts.files = blobs.length;
+        if (opts.apply && refs.length > 0) {
+          await tx.$executeRaw(eraseSenderFileRefs(pg, appId, userId, at));
+          for (const part of chunk(blobs, MAX_PARAMS)) await tx.$executeRaw(deleteBlobs(part));
+          removedBlobs.push(...blobs);
+        }
         const mentions = (text: unknown) =>
           typeof text === "string" && personal.some((p) => text.includes(p));
         for (const r of await tx.$queryRaw<{ id: number; error: string }[]>(runErrors(appId))) {
@@ -197,7 +238,7 @@ export class PrivacyStore {
           counts.errors++;
           if (opts.apply) await tx.$executeRaw(blankStreamError(appId, r.stream));
         }
-        return counts;
+        return { counts, removedBlobs };
       },
       { timeout: 600_000, maxWait: 60_000 },
     );

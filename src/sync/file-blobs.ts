@@ -159,6 +159,11 @@ export class BlobDir {
     }
   }
 
+  /** Removes a stored file (`forget`: only an erased user's messages pointed to it). */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
   /** Removes a written file that turned out not to be wanted (wrong size, HTML page). */
   async discard(blob: TempBlob): Promise<void> {
     await rm(blob.tempPath, { force: true });

@@ -191,7 +191,11 @@ async function settle(
   const { appId, store } = ctx;
   const now = () => new Date(clock(ctx));
   const stored = async (sha256: string, size: number, contentType: string | null, fresh: boolean) => {
-    await store.files.recordStored(appId, file, { sha256, size, contentType, at: now() });
+    if (!(await store.files.recordStored(appId, file, { sha256, size, contentType, at: now() }))) {
+      // Erased by `forget` while it downloaded: bytes no reference lists are its user's; remove them.
+      if (fresh && !(await store.files.hasBlob(sha256))) await blobs.remove(sha256);
+      return;
+    }
     summary.stored++;
     if (fresh) {
       summary.downloaded++;

@@ -4,6 +4,7 @@
 // would do unless told to apply.
 import { ConfigError } from "../errors.ts";
 import type { ForgetCounts, PurgeCounts } from "../store/privacy.ts";
+import { BlobDir } from "./file-blobs.ts";
 import { withRunLock } from "./lock.ts";
 import type { SyncContext } from "./run.ts";
 
@@ -21,7 +22,8 @@ export interface ForgetSummary {
 export function forgetUser(
   ctx: Ctx,
   userId: string,
-  options: { apply: boolean; undo?: boolean },
+  /** filesDir: FILES_DIR, where the archived files only this user's messages point to are removed. */
+  options: { apply: boolean; undo?: boolean; filesDir?: string | undefined },
 ): Promise<ForgetSummary> {
   return withRunLock(ctx, "forget", async () => {
     if (options.undo) {
@@ -29,10 +31,27 @@ export function forgetUser(
       if (undone) ctx.logger.info({ userId }, "erasure lifted: later passes store this user's data again");
       return { userId, applied: options.apply, undone };
     }
-    const counts = await ctx.store.privacy.forget(ctx.appId, userId, {
+    const at = new Date((ctx.now ?? Date.now)());
+    if (options.apply && options.filesDir === undefined) {
+      // Without FILES_DIR their archived files could not be removed from disk, and once their
+      // rows are gone nothing would point to them any more: refuse rather than leave them behind.
+      const dry = await ctx.store.privacy.forget(ctx.appId, userId, { apply: false, at });
+      if (dry.counts.files > 0)
+        throw new ConfigError(
+          "FILES_DIR",
+          `is needed to erase user "${userId}": ${dry.counts.files} archived files only their messages point to must be removed from it`,
+        );
+    }
+    const { counts, removedBlobs } = await ctx.store.privacy.forget(ctx.appId, userId, {
       apply: options.apply,
-      at: new Date((ctx.now ?? Date.now)()),
+      at,
     });
+    // After the commit: a crash in between leaves unlisted bytes (re-running forget cannot find
+    // them any more), never a listed file without its bytes.
+    if (removedBlobs.length > 0 && options.filesDir !== undefined) {
+      const dir = new BlobDir(options.filesDir);
+      for (const sha256 of removedBlobs) await dir.remove(sha256);
+    }
     // The user id is kept in the mirror anyway; no personal data is logged.
     if (options.apply) ctx.logger.info({ userId, ...counts }, "user erased from the mirror");
     return { userId, applied: options.apply, counts };

@@ -3,10 +3,15 @@
 // of any table (a scan of every row), a following `reconcile --messages` does not bring them back
 // while TalkJS still has them, `report` still runs, `--undo` lifts it; `purge` removes exactly the
 // rows it counted.
-import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../src/analytics/report.ts";
 import type { SyncSettings } from "../../src/config/index.ts";
+import { messageFilesOf } from "../../src/store/sql/files.ts";
 import type { Store } from "../../src/store/store.ts";
+import { BlobDir } from "../../src/sync/file-blobs.ts";
 import { runMirrorJob } from "../../src/sync/jobs.ts";
 import { forgetUser, parseAge, purgeDeleted } from "../../src/sync/privacy.ts";
 import type { Message } from "../../src/talkjs/types.ts";
@@ -35,7 +40,7 @@ const PERSONAL = [
 ];
 
 /** Every personal string found in any row of any table (every column, raw JSON included). */
-async function scan(store: Store): Promise<string[]> {
+async function scan(store: Store, needles: readonly string[] = PERSONAL): Promise<string[]> {
   const tables = await store.queryRaw(
     sqlText(
       store.provider === "sqlite"
@@ -51,11 +56,14 @@ async function scan(store: Store): Promise<string[]> {
     const rows = await store.queryRaw(sqlText(`SELECT * FROM "${String(t.name)}"`));
     for (const row of rows) {
       const text = JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
-      for (const p of PERSONAL) if (text.includes(p)) found.add(`${String(t.name)}: ${p}`);
+      for (const p of needles) if (text.includes(p)) found.add(`${String(t.name)}: ${p}`);
     }
   }
   return [...found].sort();
 }
+
+const filesRoot = mkdtempSync(path.join(os.tmpdir(), "talkjs-forget-files-"));
+afterAll(() => rmSync(filesRoot, { recursive: true, force: true }));
 
 describe.each(PROVIDERS)("privacy on %s", (provider) => {
   const fixture = useStore(provider, { poolSize: 4 });
@@ -98,7 +106,14 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
       expect((await scan(store)).length).toBeGreaterThan(0);
 
       const done = await forgetUser(h.ctx, VICTIM, { apply: true });
-      expect(done.counts).toEqual({ users: 1, messages: 2, conversations: 2, errors: 2 });
+      expect(done.counts).toEqual({
+        users: 1,
+        messages: 2,
+        conversations: 2,
+        errors: 2,
+        fileRefs: 0,
+        files: 0,
+      });
       expect(await scan(store)).toEqual([]);
       // ids and timestamps stay: counts still add up
       expect(await store.queryRaw(sqlText(`SELECT COUNT(*) AS n FROM messages`))).toEqual(countsBefore);
@@ -124,6 +139,107 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
       expect(await scan(store)).toEqual(
         expect.arrayContaining(["users: Zyxwv Victimsson", "messages: my secret text 8271"]),
       );
+    },
+  );
+
+  it.skipIf(skip)(
+    "forget removes the files only the user's messages point to, durably; shared ones stay; undo brings them back",
+    async () => {
+      const h = await open("exclusive", { conversations: 3, burst: 0 });
+      const dir = path.join(filesRoot, provider);
+      const settings: SyncSettings = {
+        ...SETTINGS,
+        files: {
+          enabled: true,
+          dir,
+          concurrency: 2,
+          maxBytes: 1 << 20,
+          allowPrivateHosts: true,
+          goneAfterDays: 7,
+        },
+      };
+      const owner = "file owner";
+      h.sim.putUser(owner, { name: "File Owner" });
+      h.sim.createConversation({ id: "c files", participants: [owner, "user_00001"] });
+      // Same bytes under two URLs: the owner's copy and another user's copy share one blob.
+      const shared = h.sim.addFile({ size: 2_000, filename: "zq-owner-shared.png", bytesSeed: 71 });
+      const twin = h.sim.addFile({ size: 2_000, filename: "other-copy.png", bytesSeed: 71 });
+      const only = h.sim.addFile({ size: 3_000, filename: "zq-owner-only.pdf", bytesSeed: 72 });
+      const mine = h.sim.addMessage("c files", {
+        senderId: owner,
+        attachment: { url: only.url, size: only.size },
+      });
+      h.sim.addMessage("c files", {
+        senderId: owner,
+        text: "see file",
+        content: [{ type: "file", url: shared.url, filename: shared.filename, size: shared.size }],
+      });
+      h.sim.addMessage("c files", {
+        senderId: "user_00001",
+        content: [{ type: "file", url: twin.url, filename: twin.filename, size: twin.size }],
+      });
+      await runMirrorJob(h.ctx, "backfill", { settings });
+      const refs = async () =>
+        (await store.queryRaw(messageFilesOf(h.appId))).filter((r) =>
+          (h.sim.messages("c files") as Message[]).some((m) => m.id === r.message_id),
+        );
+      const before = await refs();
+      expect(before.map((r) => r.status)).toEqual(["stored", "stored", "stored"]);
+      const shaOf = (url: string) => String(before.find((r) => r.url === url)?.sha256);
+      const blobs = new BlobDir(dir);
+      const [onlySha, sharedSha] = [shaOf(only.url), shaOf(shared.url)];
+      expect(shaOf(twin.url)).toBe(sharedSha);
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(true);
+      const needles = [only.url, shared.url, only.filename, shared.filename];
+      expect(await scan(store, needles)).toContain("message_files: zq-owner-only.pdf");
+      const blobRows = async () =>
+        (await store.queryRaw(sqlText("SELECT sha256 FROM file_blobs"))).map((r) => String(r.sha256));
+
+      // Without FILES_DIR the bytes could not be removed: refused, naming the setting, nothing changed.
+      await expect(forgetUser(h.ctx, owner, { apply: true })).rejects.toThrow(/FILES_DIR/);
+      expect(await store.privacy.erasedIds(h.appId)).toEqual(new Set());
+      const dry = await forgetUser(h.ctx, owner, { apply: false, filesDir: dir });
+      expect(dry.counts).toMatchObject({ messages: 2, fileRefs: 2, files: 1 });
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(true);
+
+      const done = await forgetUser(h.ctx, owner, { apply: true, filesDir: dir });
+      expect(done.counts).toMatchObject({ messages: 2, fileRefs: 2, files: 1 });
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(false);
+      expect(existsSync(blobs.pathOf(sharedSha))).toBe(true);
+      expect(await blobRows()).not.toContain(onlySha);
+      expect(await blobRows()).toContain(sharedSha);
+      expect(await scan(store, needles)).toEqual([]);
+      const erased = (await refs()).filter((r) => r.status === "erased");
+      expect(erased).toHaveLength(2); // ids, block index and sizes stay: counts still add up
+      expect(erased.map((r) => [r.url, r.filename, r.sha256, Number(r.declared_size)]).sort()).toEqual([
+        ["", null, null, 2_000],
+        ["", null, null, 3_000],
+      ]);
+      expect((await store.files.stats(h.appId)).byStatus.erased).toBe(2);
+      expect(await forgetUser(h.ctx, owner, { apply: true, filesDir: dir })).toMatchObject({
+        counts: { fileRefs: 0, files: 0 },
+      }); // idempotent
+
+      // TalkJS still serves them: a deep reconcile and its files job neither register nor fetch them.
+      h.sim.clearRequestLog();
+      await runMirrorJob(h.ctx, "reconcile", { settings, deepMessages: true });
+      const fetched = h.sim.requestLog.map((r) => r.path);
+      expect(fetched.some((p) => p.includes(only.filename) || p.includes(shared.filename))).toBe(false);
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(false);
+      expect(await scan(store, needles)).toEqual([]);
+      expect((await refs()).filter((r) => r.status === "erased")).toHaveLength(2);
+
+      // undo: the next reconcile registers and archives them again
+      await forgetUser(h.ctx, owner, { apply: true, undo: true, filesDir: dir });
+      await runMirrorJob(h.ctx, "reconcile", { settings, deepMessages: true });
+      const back = (await refs()).find((r) => r.message_id === mine.id);
+      expect(back).toMatchObject({
+        url: only.url,
+        filename: only.filename,
+        status: "stored",
+        sha256: onlySha,
+      });
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(true);
     },
   );
 

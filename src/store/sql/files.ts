@@ -78,6 +78,11 @@ export function insertBlob(
     ON CONFLICT (sha256) DO NOTHING`;
 }
 
+/** Whether a blob is recorded (a file written for a reference erased meanwhile is then removed). */
+export function blobRow(sha256: string): Sql {
+  return sql`SELECT sha256 FROM file_blobs WHERE sha256 = ${sha256}`;
+}
+
 /** `status`/`report`: references per status with their declared bytes. */
 export function fileStatusCounts(appId: string): Sql {
   return sql`SELECT status, COUNT(*) AS files, SUM(declared_size) AS declared_bytes

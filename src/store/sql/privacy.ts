@@ -1,7 +1,7 @@
 // Statements of the privacy family: the erasures table, erasing one user's personal data in
 // place (`forget`), and hard-deleting rows soft-deleted before a date (`purge`, the one command
 // that removes rows).
-import { type Sql, sql, sqlJson, sqlTimestamp } from "./shared.ts";
+import { join, type Sql, sql, sqlJson, sqlTimestamp } from "./shared.ts";
 
 /** The erased users of an app (primary key range; the table holds ids and times only). */
 export function erasedUserIds(appId: string): Sql {
@@ -127,4 +127,45 @@ export function purgeUsers(pg: boolean, appId: string, before: Date): Sql {
 export function purgeParticipants(pg: boolean, appId: string, before: Date): Sql {
   return sql`DELETE FROM conversation_participants WHERE app_id = ${appId} AND conversation_id IN
     (SELECT c.id FROM conversations c WHERE c.app_id = ${appId} AND c.deleted_at < ${sqlTimestamp(pg, before)})`;
+}
+
+/** The user's messages (a subquery: the erased rows of message_files are those of these messages). */
+function senderMessageIds(appId: string, userId: string): Sql {
+  return sql`SELECT id FROM messages WHERE app_id = ${appId} AND sender_id = ${userId}`;
+}
+
+/**
+ * The not yet erased file references of the user's messages (their URLs and names are searched
+ * for in error texts too). Index (app_id, sender_id, created_at) for the messages, primary key here.
+ */
+export function senderFileRefs(appId: string, userId: string): Sql {
+  return sql`SELECT message_id, block_index, url, filename FROM message_files
+    WHERE app_id = ${appId} AND status <> 'erased' AND message_id IN (${senderMessageIds(appId, userId)})`;
+}
+
+/**
+ * Archived files only the user's messages point to: no other reference (of another sender, or of
+ * another app: file_blobs has no app_id) has the same sha256. Index (sha256).
+ */
+export function blobsOnlyOfSender(appId: string, userId: string): Sql {
+  return sql`SELECT DISTINCT f.sha256 FROM message_files f
+    WHERE f.app_id = ${appId} AND f.sha256 IS NOT NULL AND f.message_id IN (${senderMessageIds(appId, userId)})
+      AND NOT EXISTS (SELECT 1 FROM message_files o WHERE o.sha256 = f.sha256
+        AND NOT (o.app_id = ${appId} AND o.message_id IN (${senderMessageIds(appId, userId)})))`;
+}
+
+/**
+ * Blanks the user's file references: URL and name go, ids, block index and declared size stay;
+ * status `erased` is never due (next_attempt_at far away, and `dueFiles` takes pending/failed only).
+ */
+export function eraseSenderFileRefs(pg: boolean, appId: string, userId: string, at: Date): Sql {
+  return sql`UPDATE message_files SET url = '', filename = NULL, status = 'erased', sha256 = NULL,
+      last_error = NULL, missing_since = NULL, next_attempt_at = ${sqlTimestamp(pg, new Date(Date.UTC(9999, 0, 1)))},
+      updated_at = ${sqlTimestamp(pg, at)}
+    WHERE app_id = ${appId} AND status <> 'erased' AND message_id IN (${senderMessageIds(appId, userId)})`;
+}
+
+/** Removes archived files' rows (their bytes are removed from FILES_DIR after the commit). */
+export function deleteBlobs(sha256s: readonly string[]): Sql {
+  return sql`DELETE FROM file_blobs WHERE sha256 IN (${join(sha256s.map((s) => sql`${s}`))})`;
 }
