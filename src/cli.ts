@@ -412,8 +412,9 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     const { parseAge, purgeDeleted } = await import("./sync/privacy.ts");
     const before = new Date(Date.now() - parseAge("--deleted-before", age));
     const { formatPurge } = await import("./cli/privacy.ts");
+    const filesDir = databaseConfig(settings).sync.files?.dir;
     await withMaintenance(settings, async (ctx) => {
-      const summary = await purgeDeleted(ctx, before, { apply: values.yes === true });
+      const summary = await purgeDeleted(ctx, before, { apply: values.yes === true, filesDir });
       inv.out(values.json ? JSON.stringify(summary) : formatPurge(summary));
     });
   },
@@ -507,8 +508,10 @@ in. Without --yes it only prints what it would blank. --undo lifts the erasure.`
 const PURGE_HELP = `Usage: talkjs-mirror purge --deleted-before 90d [--yes] [common options]
 
 Hard-deletes the rows marked deleted at TalkJS before that age: conversations (with their
-participants and messages), messages and users. The only command that removes rows. Without --yes
-it only prints the counts.`;
+participants and messages), messages and users, with the purged messages' file references
+(message_files) and the archived files only they point to (removed from file_blobs and FILES_DIR;
+needs FILES_DIR when there are any). The only command that removes rows. Without --yes it only
+prints the counts.`;
 
 /** forget, purge: the database only (no TalkJS call), migrated, under the app's run lock. */
 async function withMaintenance(

@@ -21,6 +21,8 @@ export function formatForget(s: ForgetSummary): string {
 }
 
 export function formatPurge(s: PurgeSummary): string {
-  const what = `${count(s.conversations)} conversations (with their participants and messages), ${count(s.messages)} messages in all, ${count(s.users)} users deleted at TalkJS before ${s.deletedBefore}`;
+  const what =
+    `${count(s.conversations)} conversations (with their participants and messages), ${count(s.messages)} messages in all, ${count(s.users)} users deleted at TalkJS before ${s.deletedBefore}, ` +
+    `${count(s.fileRefs)} file references of those messages and ${count(s.files)} archived files only they point to`;
   return s.applied ? `Purged ${what}.` : `Dry run: purge would remove ${what}. Re-run with --yes to do it.`;
 }

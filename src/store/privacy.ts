@@ -7,11 +7,12 @@
 // removes rows: those soft-deleted before a date.
 import type { Conversation, Message, MirroredUser } from "../talkjs/types.ts";
 import { contentHash } from "./hash.ts";
-import type { Db } from "./open.ts";
+import type { Db, Tx } from "./open.ts";
 import { withConnectionRetry } from "./retry.ts";
 import {
   blankRunError,
   blankStreamError,
+  blobsOnlyOfPurged,
   blobsOnlyOfSender,
   conversationsLastSentBy,
   deleteBlobs,
@@ -25,6 +26,8 @@ import {
   messagesBySender,
   purgeConversations,
   purgeCounts,
+  purgedFileRefCount,
+  purgeFileRefs,
   purgeMessageState,
   purgeMessages,
   purgeParticipants,
@@ -34,7 +37,7 @@ import {
   streamErrors,
   userRaw,
 } from "./sql/privacy.ts";
-import { chunk, MAX_PARAMS, toNumber } from "./sql/shared.ts";
+import { chunk, MAX_PARAMS, type Sql, toNumber } from "./sql/shared.ts";
 
 /** The erased users of an app (read once per page written: the table is tiny, by primary key). */
 export async function erasedIds(db: Db, appId: string): Promise<Set<string>> {
@@ -126,6 +129,32 @@ export interface PurgeCounts {
   conversations: number;
   messages: number;
   users: number;
+  /** message_files rows of the purged messages (any status). */
+  fileRefs: number;
+  /** Archived files removed (from file_blobs and FILES_DIR): those only the purged messages point to. */
+  files: number;
+}
+
+/** What `purge` did, and the archived files whose bytes the caller removes from FILES_DIR. */
+export interface PurgeResult {
+  counts: PurgeCounts;
+  /** sha256 of the archived files removed from file_blobs (only with apply). */
+  removedBlobs: string[];
+}
+
+/**
+ * The blob rule `forget` and `purge` share: the archived files only some messages' references
+ * point to (`onlyThese`, read before the references change); with `release` (the statement that
+ * blanks or deletes those references) their file_blobs rows go in the same transaction. The
+ * caller removes their bytes from FILES_DIR after the commit. Returns their sha256.
+ */
+async function releaseBlobs(tx: Tx, onlyThese: Sql, release: Sql | null): Promise<string[]> {
+  const blobs = (await tx.$queryRaw<{ sha256: string }[]>(onlyThese)).map((r) => String(r.sha256));
+  if (release) {
+    await tx.$executeRaw(release);
+    for (const part of chunk(blobs, MAX_PARAMS)) await tx.$executeRaw(deleteBlobs(part));
+  }
+  return blobs;
 }
 
 const PAGE = 500;
@@ -217,15 +246,10 @@ export class PrivacyStore {
         counts.fileRefs = refs.length;
         for (const r of refs)
           for (const s of [r.url, r.filename]) if (typeof s === "string" && s.length >= 3) personal.push(s);
-        const blobs = (await tx.$queryRaw<{ sha256: string }[]>(blobsOnlyOfSender(appId, userId))).map((r) =>
-          String(r.sha256),
-        );
+        const release = opts.apply && refs.length > 0 ? eraseSenderFileRefs(pg, appId, userId, at) : null;
+        const blobs = await releaseBlobs(tx, blobsOnlyOfSender(appId, userId), release);
         counts.files = blobs.length;
-        if (opts.apply && refs.length > 0) {
-          await tx.$executeRaw(eraseSenderFileRefs(pg, appId, userId, at));
-          for (const part of chunk(blobs, MAX_PARAMS)) await tx.$executeRaw(deleteBlobs(part));
-          removedBlobs.push(...blobs);
-        }
+        if (release) removedBlobs.push(...blobs);
         const mentions = (text: unknown) =>
           typeof text === "string" && personal.some((p) => text.includes(p));
         for (const r of await tx.$queryRaw<{ id: number; error: string }[]>(runErrors(appId))) {
@@ -249,16 +273,28 @@ export class PrivacyStore {
     return (await this.#db.client.$executeRaw(deleteErasure(appId, userId))) > 0;
   }
 
-  /** Rows soft-deleted before `before` (or, with `apply`, deletes them in one transaction). */
-  purge(appId: string, before: Date, opts: { apply: boolean }): Promise<PurgeCounts> {
+  /**
+   * Rows soft-deleted before `before` (or, with `apply`, deletes them in one transaction), with the
+   * purged messages' file references and the archived files only they point to.
+   */
+  purge(appId: string, before: Date, opts: { apply: boolean }): Promise<PurgeResult> {
     const { pg } = this.#db;
     return this.#db.client.$transaction(
       async (tx) => {
         const [row] = await tx.$queryRaw<Record<string, unknown>[]>(purgeCounts(pg, appId, before));
+        const [refs] = await tx.$queryRaw<{ n: unknown }[]>(purgedFileRefCount(pg, appId, before));
+        // Before the messages go: both statements find the references through the purged messages.
+        const blobs = await releaseBlobs(
+          tx,
+          blobsOnlyOfPurged(pg, appId, before),
+          opts.apply ? purgeFileRefs(pg, appId, before) : null,
+        );
         const counts: PurgeCounts = {
           conversations: toNumber(row?.conversations),
           messages: toNumber(row?.messages),
           users: toNumber(row?.users),
+          fileRefs: toNumber(refs?.n),
+          files: blobs.length,
         };
         if (opts.apply) {
           await tx.$executeRaw(purgeMessages(pg, appId, before));
@@ -267,7 +303,7 @@ export class PrivacyStore {
           await tx.$executeRaw(purgeConversations(pg, appId, before));
           await tx.$executeRaw(purgeUsers(pg, appId, before));
         }
-        return counts;
+        return { counts, removedBlobs: opts.apply ? blobs : [] };
       },
       { timeout: 600_000, maxWait: 60_000 },
     );

@@ -32,26 +32,17 @@ export function forgetUser(
       return { userId, applied: options.apply, undone };
     }
     const at = new Date((ctx.now ?? Date.now)());
-    if (options.apply && options.filesDir === undefined) {
-      // Without FILES_DIR their archived files could not be removed from disk, and once their
-      // rows are gone nothing would point to them any more: refuse rather than leave them behind.
-      const dry = await ctx.store.privacy.forget(ctx.appId, userId, { apply: false, at });
-      if (dry.counts.files > 0)
-        throw new ConfigError(
-          "FILES_DIR",
-          `is needed to erase user "${userId}": ${dry.counts.files} archived files only their messages point to must be removed from it`,
-        );
-    }
+    await requireFilesDir(
+      options,
+      async () => (await ctx.store.privacy.forget(ctx.appId, userId, { apply: false, at })).counts.files,
+      (n) =>
+        `is needed to erase user "${userId}": ${n} archived files only their messages point to must be removed from it`,
+    );
     const { counts, removedBlobs } = await ctx.store.privacy.forget(ctx.appId, userId, {
       apply: options.apply,
       at,
     });
-    // After the commit: a crash in between leaves unlisted bytes (re-running forget cannot find
-    // them any more), never a listed file without its bytes.
-    if (removedBlobs.length > 0 && options.filesDir !== undefined) {
-      const dir = new BlobDir(options.filesDir);
-      for (const sha256 of removedBlobs) await dir.remove(sha256);
-    }
+    await removeBlobFiles(options.filesDir, removedBlobs);
     // The user id is kept in the mirror anyway; no personal data is logged.
     if (options.apply) ctx.logger.info({ userId, ...counts }, "user erased from the mirror");
     return { userId, applied: options.apply, counts };
@@ -63,11 +54,50 @@ export interface PurgeSummary extends PurgeCounts {
   applied: boolean;
 }
 
-export function purgeDeleted(ctx: Ctx, before: Date, options: { apply: boolean }): Promise<PurgeSummary> {
+export function purgeDeleted(
+  ctx: Ctx,
+  before: Date,
+  /** filesDir: FILES_DIR, where the archived files only the purged messages point to are removed. */
+  options: { apply: boolean; filesDir?: string | undefined },
+): Promise<PurgeSummary> {
   return withRunLock(ctx, "purge", async () => {
-    const counts = await ctx.store.privacy.purge(ctx.appId, before, options);
+    await requireFilesDir(
+      options,
+      async () => (await ctx.store.privacy.purge(ctx.appId, before, { apply: false })).counts.files,
+      (n) =>
+        `is needed to purge: ${n} archived files only the purged messages point to must be removed from it`,
+    );
+    const { counts, removedBlobs } = await ctx.store.privacy.purge(ctx.appId, before, {
+      apply: options.apply,
+    });
+    await removeBlobFiles(options.filesDir, removedBlobs);
     return { ...counts, deletedBefore: before.toISOString(), applied: options.apply };
   });
+}
+
+/**
+ * forget and purge with apply: without FILES_DIR the archived files they would remove could not
+ * be removed from disk, and once their rows are gone nothing would point to them any more: refuse
+ * (before anything changes) rather than leave them behind.
+ */
+async function requireFilesDir(
+  options: { apply: boolean; filesDir?: string | undefined },
+  filesToRemove: () => Promise<number>,
+  why: (files: number) => string,
+): Promise<void> {
+  if (!options.apply || options.filesDir !== undefined) return;
+  const files = await filesToRemove();
+  if (files > 0) throw new ConfigError("FILES_DIR", why(files));
+}
+
+/**
+ * The bytes of the blobs the store removed, after its commit: a crash in between leaves unlisted
+ * bytes (re-running cannot find them any more), never a listed file without its bytes.
+ */
+async function removeBlobFiles(filesDir: string | undefined, removedBlobs: readonly string[]): Promise<void> {
+  if (removedBlobs.length === 0 || filesDir === undefined) return;
+  const dir = new BlobDir(filesDir);
+  for (const sha256 of removedBlobs) await dir.remove(sha256);
 }
 
 /** "90d", "12h", "30m": an age; the flag's name is in the error. */

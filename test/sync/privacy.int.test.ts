@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../src/analytics/report.ts";
 import type { SyncSettings } from "../../src/config/index.ts";
@@ -317,7 +318,101 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
       expect(() => parseAge("--deleted-before", "soon")).toThrow(/--deleted-before/);
     },
   );
+
+  it.skipIf(skip)(
+    "purge removes the purged messages' file references and the files only they point to; shared ones stay",
+    async () => {
+      const app = `purgefiles_${provider}`;
+      const seenAt = new Date(T0 - 300 * 86_400_000);
+      const dir = path.join(filesRoot, `purge-${provider}`);
+      const blobs = new BlobDir(dir);
+      await blobs.prepare();
+      // Archives bytes as the files job does: on disk, then the reference stored with its blob row.
+      const archive = async (messageId: string, blockIndex: number, text: string) => {
+        const temp = await blobs.write(Readable.from([Buffer.from(text)]), 1 << 20);
+        await blobs.commit(temp);
+        const blob = { sha256: temp.sha256, size: temp.size, contentType: "text/plain", at: seenAt };
+        expect(await store.files.recordStored(app, { messageId, blockIndex }, blob)).toBe(true);
+        return temp.sha256;
+      };
+      await store.upsertConversations(
+        app,
+        ["gone", "live"].map((id) => makeConversation(id)),
+        { seenAt },
+      );
+      const file = (url: string) => ({ type: "file", url, filename: url.split("/").pop(), size: 10 });
+      await store.messages.upsert(
+        app,
+        [
+          fileMessage("f1", "gone", { attachment: { url: "https://f.test/zq-purged-only.pdf", size: 10 } }),
+          fileMessage("f2", "gone", { content: [file("https://f.test/zq-purged-shared.png")] }),
+          fileMessage("f3", "live", { content: [file("https://f.test/live-copy.png")] }),
+        ],
+        { seenAt },
+      );
+      const onlySha = await archive("f1", -1, `only the purged message ${provider}`);
+      const sharedSha = await archive("f2", 0, `shared with a live message ${provider}`);
+      expect(await archive("f3", 0, `shared with a live message ${provider}`)).toBe(sharedSha);
+      await store.markDeleted(app, ["gone"], new Date(T0 - 200 * 86_400_000));
+      const ctx = {
+        store,
+        appId: app,
+        logger: (await open("exclusive", { conversations: 0, burst: 0 })).ctx.logger,
+      };
+      const refs = async () =>
+        (await store.queryRaw(messageFilesOf(app))).map((r) => `${String(r.message_id)}:${String(r.url)}`);
+      const blobRows = async () =>
+        (await store.queryRaw(sqlText("SELECT sha256 FROM file_blobs"))).map((r) => String(r.sha256));
+      const refsBefore = await refs();
+      expect(refsBefore).toHaveLength(3);
+      const before = new Date(T0 - parseAge("--deleted-before", "90d"));
+
+      const dry = await purgeDeleted(ctx, before, { apply: false });
+      expect(dry).toMatchObject({ conversations: 1, messages: 2, fileRefs: 2, files: 1, applied: false });
+      expect(await refs()).toEqual(refsBefore);
+      expect(await blobRows()).toEqual(expect.arrayContaining([onlySha, sharedSha]));
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(true);
+      // Without FILES_DIR the bytes could not be removed: refused, naming the setting, nothing changed.
+      await expect(purgeDeleted(ctx, before, { apply: true })).rejects.toThrow(/FILES_DIR/);
+      expect(await refs()).toEqual(refsBefore);
+
+      expect(await purgeDeleted(ctx, before, { apply: true, filesDir: dir })).toMatchObject({
+        conversations: 1,
+        messages: 2,
+        fileRefs: 2,
+        files: 1,
+        applied: true,
+      });
+      expect(await refs()).toEqual(["f3:https://f.test/live-copy.png"]);
+      expect(await blobRows()).not.toContain(onlySha);
+      expect(await blobRows()).toContain(sharedSha);
+      expect(existsSync(blobs.pathOf(onlySha))).toBe(false);
+      expect(existsSync(blobs.pathOf(sharedSha))).toBe(true);
+      expect(await scan(store, ["zq-purged-only", "zq-purged-shared"])).toEqual([]);
+      expect(await purgeDeleted(ctx, before, { apply: true })).toMatchObject({ fileRefs: 0, files: 0 });
+    },
+  );
 });
+
+/** A message of sender u1, long ago, with the given files. */
+function fileMessage(id: string, conversationId: string, files: Partial<Message>): Message {
+  return {
+    id,
+    conversationId,
+    type: "UserMessage",
+    senderId: "u1",
+    readBy: [],
+    text: "t",
+    attachment: null,
+    location: null,
+    origin: "rest",
+    createdAt: T0 - 400 * 86_400_000,
+    editedAt: null,
+    referencedMessageId: null,
+    custom: {},
+    ...files,
+  } as Message;
+}
 
 function makeUser(id: string) {
   return {

@@ -108,6 +108,30 @@ export function purgeMessages(pg: boolean, appId: string, before: Date): Sql {
     (SELECT c.id FROM conversations c WHERE c.app_id = ${appId} AND c.deleted_at < ${b}))`;
 }
 
+/** The ids of the messages `purgeMessages` removes (a subquery: their message_files rows go with them). */
+function purgedMessageIds(pg: boolean, appId: string, before: Date): Sql {
+  const b = sqlTimestamp(pg, before);
+  return sql`SELECT id FROM messages WHERE app_id = ${appId} AND (deleted_at < ${b} OR conversation_id IN
+    (SELECT c.id FROM conversations c WHERE c.app_id = ${appId} AND c.deleted_at < ${b}))`;
+}
+
+/** How many file references (any status) the purged messages have. Primary key (app_id, message_id, …). */
+export function purgedFileRefCount(pg: boolean, appId: string, before: Date): Sql {
+  return sql`SELECT COUNT(*) AS n FROM message_files
+    WHERE app_id = ${appId} AND message_id IN (${purgedMessageIds(pg, appId, before)})`;
+}
+
+/** The purged messages' file references: run before `purgeMessages`, whose rows the subquery reads. */
+export function purgeFileRefs(pg: boolean, appId: string, before: Date): Sql {
+  return sql`DELETE FROM message_files
+    WHERE app_id = ${appId} AND message_id IN (${purgedMessageIds(pg, appId, before)})`;
+}
+
+/** Archived files only the purged messages point to (the rule `forget` uses, see `blobsOnlyOf`). */
+export function blobsOnlyOfPurged(pg: boolean, appId: string, before: Date): Sql {
+  return blobsOnlyOf(appId, purgedMessageIds(pg, appId, before));
+}
+
 /** The message state of conversations about to be purged. */
 export function purgeMessageState(pg: boolean, appId: string, before: Date): Sql {
   return sql`DELETE FROM message_sync_state WHERE app_id = ${appId} AND conversation_id IN
@@ -144,14 +168,20 @@ export function senderFileRefs(appId: string, userId: string): Sql {
 }
 
 /**
- * Archived files only the user's messages point to: no other reference (of another sender, or of
- * another app: file_blobs has no app_id) has the same sha256. Index (sha256).
+ * Archived files only the given messages (a subquery of message ids of the app) point to: no other
+ * reference (of another message, or of another app: file_blobs has no app_id) has the same
+ * sha256. Index (sha256). The one blob rule of `forget` and `purge`.
  */
-export function blobsOnlyOfSender(appId: string, userId: string): Sql {
+function blobsOnlyOf(appId: string, messageIds: Sql): Sql {
   return sql`SELECT DISTINCT f.sha256 FROM message_files f
-    WHERE f.app_id = ${appId} AND f.sha256 IS NOT NULL AND f.message_id IN (${senderMessageIds(appId, userId)})
+    WHERE f.app_id = ${appId} AND f.sha256 IS NOT NULL AND f.message_id IN (${messageIds})
       AND NOT EXISTS (SELECT 1 FROM message_files o WHERE o.sha256 = f.sha256
-        AND NOT (o.app_id = ${appId} AND o.message_id IN (${senderMessageIds(appId, userId)})))`;
+        AND NOT (o.app_id = ${appId} AND o.message_id IN (${messageIds})))`;
+}
+
+/** Archived files only the user's messages point to. */
+export function blobsOnlyOfSender(appId: string, userId: string): Sql {
+  return blobsOnlyOf(appId, senderMessageIds(appId, userId));
 }
 
 /**
