@@ -62,10 +62,30 @@ describe.each(PROVIDERS)("run throttling in sync_runs and status on %s", (provid
       const lines = formatStatus(status).split("\n");
       const syncLine = lines.find((l) => l.trimStart().startsWith("sync "));
       const backfillLine = lines.find((l) => l.trimStart().startsWith("backfill ") && l.includes("#"));
-    expect(syncLine).toMatch(/, 3 × 429, paused \d+:\d\d, ended at [\d.,]+ requests\/s/);
+      expect(syncLine).toMatch(/, 3 × 429, paused \d+:\d\d, ended at [\d.,]+ requests\/s/);
       expect(backfillLine).toBeDefined();
       expect(backfillLine).not.toContain("429");
       expect(backfillLine).not.toContain("paused");
     },
   );
+  it.skipIf(skip)("a run that fails after meeting 429s records them too", async () => {
+    const h = await open("exclusive", { conversations: 10, burst: 0 });
+    const all = { pathRegex: /./ };
+    h.sim.addFault({
+      fault: { kind: "status", status: 429, retryAfter: "0.02" },
+      probability: 1,
+      times: 2,
+      match: all,
+    });
+    h.sim.addFault({ fault: { kind: "status", status: 403 }, probability: 1, match: all });
+    await expect(runMirrorJob(h.ctx, "backfill", { settings })).rejects.toThrow();
+    const run = await store.lastRunOfKind(h.appId, "backfill");
+    expect(run?.status).toBe("failed");
+    expect(run?.rateLimited).toBe(2);
+    expect(h.client.stats.rateLimited).toBe(2);
+    expect(run?.pausedMs).toBeGreaterThan(0);
+    expect(formatStatus(await readStatus(store, h.appId))).toMatch(
+      /backfill +#\d+ failed .*, 2 × 429, paused /,
+    );
+  });
 });
