@@ -8,7 +8,7 @@ import type { MessagePassSummary } from "../sync/messages.ts";
 import type { ReconcileSummary } from "../sync/reconcile.ts";
 import type { RunSummary } from "../sync/run.ts";
 import type { MirrorStatus } from "../sync/status.ts";
-import { bytes, count, duration, perSecond } from "../units.ts";
+import { bytes, count, duration, perSecond, stopwatch } from "../units.ts";
 
 /** "N conversations in P pages (… new, … updated, … unchanged) in 3 min 21 s, 240/s" */
 function describeRun(s: RunSummary): string {
@@ -100,9 +100,16 @@ export function formatStatus(s: MirrorStatus): string {
     const r = s.lastRuns[kind];
     lines.push(
       r
-        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${count(r.fetched)}, new ${count(r.inserted)}, updated ${count(r.updated)}, deleted ${count(r.markedDeleted)}${r.error ? `  error: ${r.error}` : ""}`
+        ? `  ${kind.padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  fetched ${count(r.fetched)}, new ${count(r.inserted)}, updated ${count(r.updated)}, deleted ${count(r.markedDeleted)}${formatThrottle(r)}${r.error ? `  error: ${r.error}` : ""}`
         : `  ${kind.padEnd(10)} never`,
     );
   }
   return lines.join("\n");
+}
+
+/** ", 12 × 429, paused 0:14, ended at 4.5 requests/s": only for a run TalkJS throttled. */
+export function formatThrottle(r: { rateLimited: number; pausedMs: number; endRate: number | null }): string {
+  if (r.rateLimited <= 0) return "";
+  const rate = r.endRate === null ? "" : `, ended at ${count(Math.round(r.endRate * 10) / 10)} requests/s`;
+  return `, ${count(r.rateLimited)} × 429, paused ${stopwatch(r.pausedMs)}${rate}`;
 }

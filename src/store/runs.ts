@@ -62,6 +62,11 @@ export class RunStore {
         finishedAt: result.finishedAt ?? new Date(),
         error: result.error == null ? null : maskDatabaseText(result.error, this.#db.url),
         ...result.counts,
+        ...(result.throttle && {
+          rateLimited: result.throttle.rateLimited,
+          pausedMs: BigInt(Math.round(result.throttle.pausedMs)),
+          endRate: result.throttle.endRate,
+        }),
       },
     });
   }
@@ -81,7 +86,7 @@ export class RunStore {
   /** The latest run of one kind, however many runs of other kinds came after it. (app_id, kind, id). */
   async lastRunOfKind(appId: string, kind: string): Promise<SyncRunRow | null> {
     const row = await this.#db.client.syncRun.findFirst({ where: { appId, kind }, orderBy: { id: "desc" } });
-    return row ? { ...row, status: row.status as RunStatus } : null;
+    return row ? runRow(row) : null;
   }
 
   /** Deletes finished runs started before `before`, never the latest of a kind; returns how many. */
@@ -95,6 +100,13 @@ export class RunStore {
       orderBy: { id: "desc" },
       take: limit,
     });
-    return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
+    return rows.map(runRow);
   }
+}
+
+/** paused_ms is a bigint column; a run's pause fits a JS number by far. */
+function runRow<R extends { status: string; pausedMs: bigint }>(
+  row: R,
+): Omit<R, "status" | "pausedMs"> & { status: RunStatus; pausedMs: number } {
+  return { ...row, status: row.status as RunStatus, pausedMs: Number(row.pausedMs) };
 }

@@ -52,6 +52,15 @@ export interface RunResult {
   counts?: Partial<RunCounts>;
   error?: string | null;
   finishedAt?: Date;
+  /** What TalkJS's rate limit cost the run (the client's stats over the run); none for a job without a client. */
+  throttle?: RunThrottle;
+}
+
+/** 429s a run met, the time it was held by them, and the rate (requests/s) it ended at. */
+export interface RunThrottle {
+  rateLimited: number;
+  pausedMs: number;
+  endRate: number | null;
 }
 
 /** A stream's new cursor; a watermark and a success time when the pass got that far. */
@@ -61,7 +70,7 @@ export interface SyncStateUpdate {
   lastSuccessAt?: Date;
 }
 
-export interface SyncRunRow extends RunCounts {
+export interface SyncRunRow extends RunCounts, RunThrottle {
   id: number;
   appId: string;
   kind: string;

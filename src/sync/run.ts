@@ -5,7 +5,7 @@ import { addCounts, countsOf, type RunCounts, zeroCounts } from "../counts.ts";
 import { MirrorError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
 import { isDriverError, recognizeDatabaseError } from "../store/db-errors.ts";
-import type { Store, UpsertCounts } from "../store/store.ts";
+import type { RunThrottle, Store, UpsertCounts } from "../store/store.ts";
 import type { TalkJSClient } from "../talkjs/client.ts";
 import type { ConversationPage } from "../talkjs/pagination.ts";
 import {
@@ -64,7 +64,7 @@ export interface RunOutcome extends RunSummary {
 }
 
 /** What a recorded run needs: a job that never calls TalkJS (the files job) has no client. */
-export type RunContext = Omit<SyncContext, "client">;
+export type RunContext = Omit<SyncContext, "client"> & { client?: TalkJSClient | undefined };
 
 export function clock(ctx: RunContext): number {
   return (ctx.now ?? Date.now)();
@@ -100,13 +100,30 @@ export async function recordedRun(
   const runId = await ctx.store.startRun(ctx.appId, kind, new Date(startedAt));
   const progress: RunProgress = { kind, runId, ...zeroCounts(), startedAt };
   // Every line logged while the run works (client retries included) carries its run id and job.
-  return withLogContext({ runId, job: kind }, () => finishRecordedRun(ctx, progress, body));
+  const throttle = throttleSince(ctx);
+  return withLogContext({ runId, job: kind }, () => finishRecordedRun(ctx, progress, body, throttle));
+}
+
+/**
+ * The client's throttling counters are per app and process (the governor is shared), so a run's
+ * share is their growth while it ran: counts now, and a function giving the delta at its end.
+ */
+function throttleSince(ctx: RunContext): () => RunThrottle | undefined {
+  const stats = ctx.client?.stats;
+  if (!stats) return () => undefined;
+  const { rateLimited, pausedMs } = stats;
+  return () => ({
+    rateLimited: stats.rateLimited - rateLimited,
+    pausedMs: Math.max(0, stats.pausedMs - pausedMs),
+    endRate: stats.currentRate,
+  });
 }
 
 async function finishRecordedRun(
   ctx: RunContext,
   progress: RunProgress,
   body: (progress: RunProgress) => Promise<void>,
+  throttle: () => RunThrottle | undefined,
 ): Promise<RunSummary> {
   const { kind, runId, startedAt } = progress;
   const log = ctx.logger;
@@ -127,6 +144,7 @@ async function finishRecordedRun(
       await ctx.store.finishRun(runId, {
         status: aborted ? "aborted" : "failed",
         counts: countsOf(progress),
+        ...withThrottle(throttle()),
         error: message,
         finishedAt: new Date(clock(ctx)),
       });
@@ -149,12 +167,18 @@ async function finishRecordedRun(
   await ctx.store.finishRun(runId, {
     status: "succeeded",
     counts: countsOf(progress),
+    ...withThrottle(throttle()),
     finishedAt: new Date(clock(ctx)),
   });
   const summary: RunSummary = { ...progress, durationMs: clock(ctx) - startedAt };
   log.info(summary, `${kind} finished`);
   ctx.onRunFinished?.({ ...summary, status: "succeeded" });
   return summary;
+}
+
+/** exactOptionalPropertyTypes: a job without a client leaves the columns at their defaults. */
+function withThrottle(throttle: RunThrottle | undefined): { throttle?: RunThrottle } {
+  return throttle ? { throttle } : {};
 }
 
 function describe(error: unknown): string {

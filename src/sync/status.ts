@@ -20,6 +20,10 @@ export interface RunStatusLine extends RunCounts {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** 429s the run met, the time they held it (ms) and the rate (requests/s) it ended at (null: no client). */
+  rateLimited: number;
+  pausedMs: number;
+  endRate: number | null;
 }
 
 export interface MirrorStatus {
@@ -90,5 +94,8 @@ function runLine(run: SyncRunRow): RunStatusLine {
     finishedAt: iso(run.finishedAt),
     ...countsOf(run),
     error: run.error,
+    rateLimited: run.rateLimited,
+    pausedMs: run.pausedMs,
+    endRate: run.endRate,
   };
 }

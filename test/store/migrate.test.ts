@@ -95,7 +95,9 @@ describe.each(PROVIDERS)("migrations on %s", (provider) => {
           names(await q("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'")),
         ).toEqual(expect.arrayContaining(INDEXES));
       }
-      const recorded = await q("SELECT migration_name, finished_at FROM _prisma_migrations");
+      const recorded = await q(
+        "SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name",
+      );
       expect(recorded.map((r) => r.migration_name)).toEqual(applied);
       expect(recorded.every((r) => r.finished_at !== null)).toBe(true);
     } finally {

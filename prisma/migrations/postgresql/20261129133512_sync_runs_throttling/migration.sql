@@ -1,0 +1,8 @@
+BEGIN;
+
+-- AlterTable
+ALTER TABLE "sync_runs" ADD COLUMN     "end_rate" DOUBLE PRECISION,
+ADD COLUMN     "paused_ms" BIGINT NOT NULL DEFAULT 0,
+ADD COLUMN     "rate_limited" INTEGER NOT NULL DEFAULT 0;
+
+COMMIT;
