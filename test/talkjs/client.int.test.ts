@@ -191,7 +191,8 @@ describe("client over HTTP", () => {
     const e = await caught(c.listConversations());
     sim.clearFaults();
     expect(e.code).toBe("TALKJS_ABORTED");
-    expect(Date.now() - t).toBeLessThan(1000);
+    // Well before the 3 s the slow answer would take, with room for a loaded machine.
+    expect(Date.now() - t).toBeLessThan(2500);
   });
 
   it("400 fails fast; exhausted retries say attempts", async () => {
