@@ -130,16 +130,17 @@ describe("client over HTTP", () => {
     expect(sim.requestLog.map((r) => r.status)).toEqual([429, 429, 429, 429, 429, 200]);
     sim.clearFaults();
     sim.clearRequestLog();
-    // 503, then a 300 ms pause, then 503 again: 300 ms is past the 100 ms retry budget, but the
-    // pause was the server's pacing, not this request's retrying.
-    const slow = client({ retry: { minDelayMs: 5, maxDelayMs: 10, maxAttempts: 4, maxTotalMs: 100 } });
+    // 503, then a 1.5 s pause, then 503 again: 1.5 s is past the 1 s retry budget, but the
+    // pause was the server's pacing, not this request's retrying. (The budget is 1 s, not less,
+    // because on a loaded machine the requests themselves spent a 100 ms budget once.)
+    const slow = client({ retry: { minDelayMs: 5, maxDelayMs: 10, maxAttempts: 4, maxTotalMs: 1000 } });
     sim.addFault({ fault: { kind: "status", status: 503 }, nth: 1 });
-    sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "0.3" }, nth: 2 });
+    sim.addFault({ fault: { kind: "status", status: 429, retryAfter: "1.5" }, nth: 2 });
     sim.addFault({ fault: { kind: "status", status: 503 }, nth: 3 });
     const t = Date.now();
     await slow.listConversations();
     sim.clearFaults();
-    expect(Date.now() - t).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(1490);
     expect(sim.requestLog.map((r) => r.status)).toEqual([503, 429, 503, 200]);
   });
 
