@@ -80,6 +80,32 @@ describe("pager requests: as many list requests as plain startingAfter paging", 
   }
 });
 
+describe("a filtered listing (the anchor itself may leave it)", () => {
+  for (const mode of MODES) {
+    it(`offsetTs ${mode}: the empty page after the anchor is checked by timestamp, not by a GET`, async () => {
+      const { s, c } = await setup({ conversations: 300, mode });
+      // Every message so far is at or before `since`; the 40 added now are after it.
+      const since = Math.max(...s.allConversations().map((x) => x.lastMessage?.createdAt ?? x.createdAt));
+      expect(since).toBeLessThan(Date.now());
+      const ids = s
+        .allConversations()
+        .map((x) => x.id)
+        .sort();
+      for (let i = 0; i < 40; i++) s.addMessage(ids[i * 7] as string, { senderId: "u1", text: `m${i}` });
+      const { ids: got } = await collect(c, {
+        orderBy: "createdAt",
+        orderDirection: "ASC",
+        lastMessageAfter: since,
+        pageSize: 30,
+      });
+      expect(got.sort()).toEqual(Array.from({ length: 40 }, (_, i) => ids[i * 7]).sort());
+      // Two pages, the empty answer after the anchor, one re-ask that ends on that anchor.
+      expect(listRequests(s)).toBe(4);
+      expect(getRequests(s)).toBe(0);
+    });
+  }
+});
+
 describe("anchor deleted mid-listing", () => {
   for (const mode of MODES) {
     for (const deletedAnchor of ANCHOR_MODES) {
