@@ -9,7 +9,8 @@
 //          [--latency-ms 20] [--latency-conversations 10000] [--naive-limit 3000]
 //          [--message-conversations 10000] [--parallel-conversations 10000] [--large 0] [--quick] [--smoke]
 //          [--budget-conversations 3000] [--budget-ceilings 50,8]
-//          [--only core,messages,parallel,large,latency,budget]   (default: all; large needs --large N)
+//          [--listing-conversations 20000] [--listing-latency-ms 100]
+//          [--only core,messages,parallel,large,latency,budget,listing]   (default: all; large needs --large N)
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 // scratch databases are created and dropped.
 import os from "node:os";
@@ -21,10 +22,11 @@ import { budget } from "./sections/budget.ts";
 import { core } from "./sections/core.ts";
 import { large } from "./sections/large.ts";
 import { latency } from "./sections/latency.ts";
+import { listing } from "./sections/listing.ts";
 import { messages } from "./sections/messages.ts";
 import { parallel } from "./sections/parallel.ts";
 
-const RUN: Record<SectionName, Section> = { core, messages, parallel, large, latency, budget };
+const RUN: Record<SectionName, Section> = { core, messages, parallel, large, latency, budget, listing };
 
 async function main(): Promise<void> {
   const config = parseBenchArgs();

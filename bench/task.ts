@@ -16,6 +16,7 @@ import { naiveUpsert, openNaiveClient } from "./lib/naive.ts";
 
 export type TaskOp =
   | "fetch"
+  | "plain"
   | "backfill"
   | "naive"
   | "sync"
@@ -47,6 +48,8 @@ export interface TaskResult {
   seconds: number;
   conversations: number;
   requests: number;
+  /** Of `requests`, the conversation listing's (GET .../conversations) calls. */
+  listRequests: number;
   maxRssMb: number;
   /** 429 answers, and the time all requests were paused by them (ms). */
   rateLimited: number;
@@ -58,9 +61,11 @@ export interface TaskResult {
   messages?: { seconds: number; fetched: number; conversations: number; requests: number };
 }
 
+let listRequests = 0;
+
 async function main(spec: TaskSpec): Promise<TaskResult> {
   const logger = createLogger({ level: "warn", secrets: [spec.secretKey], destination: 2 });
-  const client: TalkJSClient = createTalkJSClient({
+  const http: TalkJSClient = createTalkJSClient({
     appId: spec.appId,
     secretKey: spec.secretKey,
     baseUrl: spec.simUrl,
@@ -69,6 +74,12 @@ async function main(spec: TaskSpec): Promise<TaskResult> {
     ...(spec.maxConcurrency ? { maxConcurrency: spec.maxConcurrency, connections: spec.maxConcurrency } : {}),
     logger,
   });
+  // The same client, counting the listing calls (the measure of issue 14's listing figure).
+  const client = Object.create(http) as TalkJSClient;
+  client.listConversations = (params, signal) => {
+    listRequests++;
+    return http.listConversations(params, signal);
+  };
   let store: Store | undefined;
   try {
     if (spec.op === "fetch") {
@@ -77,6 +88,26 @@ async function main(spec: TaskSpec): Promise<TaskResult> {
       let conversations = 0;
       for await (const page of pageConversations(client, { orderBy: "createdAt", orderDirection: "ASC" })) {
         conversations += page.conversations.length;
+      }
+      return result(spec.op, t0, conversations, client);
+    }
+    if (spec.op === "plain") {
+      // The yardstick: plain startingAfter paging (TalkJS's own export scripts), no tie handling,
+      // no fallback; an empty page ends it. What a listing needs at the least.
+      const t0 = performance.now();
+      let conversations = 0;
+      let after: string | undefined;
+      for (;;) {
+        const page = await client.listConversations({
+          limit: client.pageSize,
+          orderBy: "createdAt",
+          orderDirection: "ASC",
+          ...(after === undefined ? {} : { startingAfter: after }),
+        });
+        const last = page.at(-1);
+        if (last === undefined) break;
+        conversations += page.length;
+        after = last.id;
       }
       return result(spec.op, t0, conversations, client);
     }
@@ -165,6 +196,7 @@ function result(op: TaskOp, t0: number, conversations: number, client: TalkJSCli
     seconds: (performance.now() - t0) / 1000,
     conversations,
     requests: client.stats.requests,
+    listRequests,
     rateLimited: client.stats.rateLimited,
     pausedMs: client.stats.pausedMs,
     // maxRSS is in kilobytes.

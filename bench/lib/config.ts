@@ -8,7 +8,7 @@ export const APP = "bench";
 export const SECRET = "sk_test_bench";
 
 /** The benchmark sections, in the order they run. */
-export const SECTIONS = ["core", "messages", "parallel", "large", "latency", "budget"] as const;
+export const SECTIONS = ["core", "messages", "parallel", "large", "latency", "budget", "listing"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -37,6 +37,9 @@ export interface BenchConfig {
   budgetLimit: { perSecond: number; burst: number };
   /** Client ceilings measured: above the server's limit, and the default. */
   budgetCeilings: number[];
+  /** Issue 14's listing figure: app size and latency per request (ours vs plain startingAfter paging). */
+  listingConversations: number;
+  listingLatencyMs: number;
   /** Sections to run (--only; default all). */
   only: ReadonlySet<SectionName>;
 }
@@ -55,6 +58,8 @@ export function parseBenchArgs(args: string[] = process.argv.slice(2)): BenchCon
       "parallel-conversations": { type: "string" },
       "budget-conversations": { type: "string" },
       "budget-ceilings": { type: "string" },
+      "listing-conversations": { type: "string" },
+      "listing-latency-ms": { type: "string" },
       large: { type: "string", default: "0" },
       only: { type: "string" },
       quick: { type: "boolean", default: false },
@@ -89,6 +94,8 @@ export function parseBenchArgs(args: string[] = process.argv.slice(2)): BenchCon
     budgetConversations: num(flags["budget-conversations"], smoke ? 150 : quick ? 1_000 : 3_000),
     budgetLimit: smoke ? { perSecond: 60, burst: 30 } : { perSecond: 9, burst: 600 },
     budgetCeilings: (flags["budget-ceilings"] ?? (smoke ? "200" : "50,8")).split(",").map(Number),
+    listingConversations: num(flags["listing-conversations"], smoke ? 300 : quick ? 3_000 : 20_000),
+    listingLatencyMs: num(flags["listing-latency-ms"], smoke ? 5 : 100),
     only: only as Set<SectionName>,
   };
 }

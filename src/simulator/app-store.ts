@@ -16,7 +16,12 @@ import {
 import { type ConversationPatch, emptyMeta, mergeMeta } from "./meta.ts";
 import { BadRequest, matchesCustom, matchesPredicate } from "./query.ts";
 import { insertSorted, pageRange, removeSorted, sortByKey, type TsKey } from "./sorted-index.ts";
-import type { OffsetTsMode, SimulatedConversationInput, SimulatedMessageInput } from "./types.ts";
+import type {
+  DeletedAnchorMode,
+  OffsetTsMode,
+  SimulatedConversationInput,
+  SimulatedMessageInput,
+} from "./types.ts";
 import { UserDirectory } from "./user-directory.ts";
 import { UserIndex } from "./user-index.ts";
 
@@ -48,6 +53,8 @@ export interface ListQuery {
   startingAfter?: string | undefined;
   offsetTs?: number | undefined;
   offsetTsMode: OffsetTsMode;
+  /** A startingAfter naming a deleted conversation: continue from its place (default), [] or 400. */
+  deletedAnchor?: DeletedAnchorMode | undefined;
   lastMessageBefore?: number | undefined;
   lastMessageAfter?: number | undefined;
   filter?: ConversationFilter | undefined;
@@ -236,6 +243,9 @@ export class AppStore {
       const dead = this.tombstones.get(q.startingAfter);
       const pos = live ?? dead;
       if (!pos) throw new BadRequest(`startingAfter: no conversation "${q.startingAfter}"`);
+      if (!live && q.deletedAnchor === "empty") return [];
+      if (!live && q.deletedAnchor === "reject")
+        throw new BadRequest(`startingAfter: conversation "${q.startingAfter}" was deleted`);
       after = { ts: q.orderBy === "createdAt" ? pos.createdAt : pos.lastActivity, id: q.startingAfter };
     }
     const { first, last } = pageRange(

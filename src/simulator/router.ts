@@ -7,11 +7,12 @@ import { checkAuthorization } from "./auth.ts";
 import type { FileCatalog } from "./files.ts";
 import { errorReply, header, type Query, type Reply, splitPath } from "./http.ts";
 import { parseRestVersion } from "./query.ts";
-import type { LimitMode, OffsetTsMode } from "./types.ts";
+import type { DeletedAnchorMode, LimitMode, OffsetTsMode } from "./types.ts";
 
 /** How the listings of an app behave (switchable at run time through Simulator.setOptions). */
 export interface ListingSettings {
   offsetTsMode: OffsetTsMode;
+  deletedAnchor?: DeletedAnchorMode;
   limitMode: LimitMode;
   /** Max page size of the conversations listing and of the messages listing. */
   maxConversationLimit: number;

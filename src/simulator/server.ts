@@ -62,6 +62,7 @@ class SimulatorImpl implements Simulator {
       files,
       listing: {
         offsetTsMode: options.offsetTsMode ?? "exclusive",
+        deletedAnchor: options.deletedAnchor ?? "continue",
         limitMode: options.limitMode ?? "reject",
         maxConversationLimit: options.maxConversationLimit ?? 30,
         maxMessageLimit: options.maxMessageLimit ?? 100,
@@ -145,6 +146,7 @@ class SimulatorImpl implements Simulator {
   // --- Simulator: control ---
   setOptions(options: Parameters<Simulator["setOptions"]>[0]) {
     if (options.offsetTsMode !== undefined) this.app.listing.offsetTsMode = options.offsetTsMode;
+    if (options.deletedAnchor !== undefined) this.app.listing.deletedAnchor = options.deletedAnchor;
     if (options.limitMode !== undefined) this.app.listing.limitMode = options.limitMode;
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
     if (options.fileUrlTtlMs !== undefined) this.app.files.ttlMs = options.fileUrlTtlMs;

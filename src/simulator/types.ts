@@ -4,6 +4,11 @@ import type { Conversation, ConversationUpdate, Message, User, UserId, UserUpdat
 
 /** The docs do not say whether `offsetTs` includes conversations whose timestamp equals it. */
 export type OffsetTsMode = "inclusive" | "exclusive";
+/**
+ * What a conversations listing does with a startingAfter naming a DELETED conversation (the docs
+ * are silent): continue from where it was (default), answer an empty page, or answer 400.
+ */
+export type DeletedAnchorMode = "continue" | "empty" | "reject";
 /** What a `limit` above the maximum does: a 400, or a silent clamp to the maximum. */
 export type LimitMode = "reject" | "clamp";
 
@@ -17,6 +22,7 @@ export interface SimulatorOptions {
   conversations?: number;
   seed?: number; // default 42
   offsetTsMode?: OffsetTsMode; // default "exclusive"
+  deletedAnchor?: DeletedAnchorMode; // default "continue"
   limitMode?: LimitMode; // default "reject"
   /** Max page size of the conversations listing (default 30) and of the messages listing (default 100). */
   maxConversationLimit?: number;
@@ -167,7 +173,13 @@ export interface Simulator {
     options: Partial<
       Pick<
         SimulatorOptions,
-        "offsetTsMode" | "limitMode" | "latencyMs" | "rateLimit" | "maxMessageLimit" | "fileUrlTtlMs"
+        | "offsetTsMode"
+        | "deletedAnchor"
+        | "limitMode"
+        | "latencyMs"
+        | "rateLimit"
+        | "maxMessageLimit"
+        | "fileUrlTtlMs"
       >
     >,
   ): void;

@@ -6,6 +6,9 @@
 // Watermarks advance only after every page of the pass is committed, and only to the run's start
 // minus a clock-skew margin, so anything that lands while the pass is paging is fetched again next
 // time. Requests grow with what changed: a pass with no changes makes two requests.
+// Both listings page with startingAfter=<last id> (safe: the order is createdAt, never
+// lastActivity, in which a conversation moves when it gets a message); (b) is filtered, so its
+// closing empty page is checked by a timestamp re-ask rather than a GET (see ../talkjs/pagination.ts).
 import { type PagerParams, pageConversations } from "../talkjs/pagination.ts";
 import { type BackfillSummary, hasCompletedBackfill, runBackfill } from "./backfill.ts";
 import { mergePages, pipelinePages } from "./pipeline.ts";

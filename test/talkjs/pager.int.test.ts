@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../src/simulator/index.ts";
-import type { OffsetTsMode, Simulator } from "../../src/simulator/types.ts";
+import type { DeletedAnchorMode, OffsetTsMode, Simulator } from "../../src/simulator/types.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
 import { type PagerCursor, type PagerParams, pageConversations } from "../../src/talkjs/pagination.ts";
 
@@ -23,8 +23,9 @@ async function setup(
   seed: number,
   mode: OffsetTsMode,
   limitMode: "reject" | "clamp" = "reject",
+  deletedAnchor: DeletedAnchorMode = "continue",
 ): Promise<{ s: Simulator; c: TalkJSClient }> {
-  const s = await startSimulator({ conversations: 120, seed, offsetTsMode: mode, limitMode });
+  const s = await startSimulator({ conversations: 120, seed, offsetTsMode: mode, limitMode, deletedAnchor });
   // Tie burst larger than a page: 75 conversations sharing one createdAt.
   const t = s.allConversations()[0]?.createdAt ?? 1_700_000_000_000;
   for (let i = 0; i < 75; i++)
@@ -75,31 +76,32 @@ describe("pagers, property-style", () => {
         }
       });
 
-      it(`with mutations: every survivor at least once (${mode}, seed ${seed})`, async () => {
-        const { s, c } = await setup(seed, mode);
-        for (const o of orders) {
-          const r = rng(seed * 31 + o.orderDirection.length);
-          const start = new Set(s.allConversations().map((x) => x.id));
-          const deleted = new Set<string>();
-          let n = 0;
-          s.onRequest(() => {
-            const all = s.allConversations();
-            const pick = all[Math.floor(r() * all.length)];
-            const x = r();
-            if (pick && x < 0.4) s.addMessage(pick.id, { senderId: "u1", text: "hi" });
-            else if (x < 0.6) s.createConversation({ id: `new-${seed}-${n++}`, participants: ["u1"] });
-            else if (pick && x < 0.75 && !pick.id.startsWith("burst")) {
-              s.deleteConversation(pick.id);
-              deleted.add(pick.id);
-            }
-          });
-          const { ids } = await collect(c, { ...o, pageSize: 30 });
-          s.onRequest(null);
-          const got = new Set(ids);
-          for (const id of start)
-            if (!deleted.has(id)) expect(got.has(id), `${id} ${o.orderBy} ${o.orderDirection}`).toBe(true);
-        }
-      });
+      for (const anchor of ["continue", "empty", "reject"] as const)
+        it(`with mutations: every survivor at least once (${mode}, seed ${seed}, deleted anchor ${anchor})`, async () => {
+          const { s, c } = await setup(seed, mode, "reject", anchor);
+          for (const o of orders) {
+            const r = rng(seed * 31 + o.orderDirection.length);
+            const start = new Set(s.allConversations().map((x) => x.id));
+            const deleted = new Set<string>();
+            let n = 0;
+            s.onRequest(() => {
+              const all = s.allConversations();
+              const pick = all[Math.floor(r() * all.length)];
+              const x = r();
+              if (pick && x < 0.4) s.addMessage(pick.id, { senderId: "u1", text: "hi" });
+              else if (x < 0.6) s.createConversation({ id: `new-${seed}-${n++}`, participants: ["u1"] });
+              else if (pick && x < 0.75 && !pick.id.startsWith("burst")) {
+                s.deleteConversation(pick.id);
+                deleted.add(pick.id);
+              }
+            });
+            const { ids } = await collect(c, { ...o, pageSize: 30 });
+            s.onRequest(null);
+            const got = new Set(ids);
+            for (const id of start)
+              if (!deleted.has(id)) expect(got.has(id), `${id} ${o.orderBy} ${o.orderDirection}`).toBe(true);
+          }
+        });
     }
 
     it(`resume from serialised cursor gives the same union (${mode})`, async () => {

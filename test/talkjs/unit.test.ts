@@ -5,9 +5,12 @@ import { signAppJwt, TokenProvider } from "../../src/talkjs/auth.ts";
 import { resolveClientOptions } from "../../src/talkjs/config.ts";
 import {
   advanceCursor,
+  afterLostAnchor,
   INITIAL_CURSOR,
   nextPageRequest,
   type PagerParams,
+  TIE_IDS_KEPT,
+  verifyFrom,
 } from "../../src/talkjs/pagination.ts";
 import { parseRetryAfter, TokenBucket } from "../../src/talkjs/ratelimit.ts";
 import type { Conversation } from "../../src/talkjs/types.ts";
@@ -91,25 +94,51 @@ describe("redact", () => {
 
 describe("cursor functions", () => {
   const p: PagerParams = { orderBy: "createdAt", orderDirection: "ASC" };
-  it("first request has no offset; later ones overlap the boundary", () => {
+  const activity: PagerParams = { orderBy: "lastActivity", orderDirection: "ASC" };
+  it("first request has no offset; a cursor without anchor overlaps the boundary", () => {
     expect(nextPageRequest(INITIAL_CURSOR, p, 30).offsetTs).toBeUndefined();
     expect(nextPageRequest({ ts: 100, idsAtTs: ["a"] }, p, 30).offsetTs).toBe(99);
     expect(nextPageRequest({ ts: 100, idsAtTs: ["a"] }, { ...p, orderDirection: "DESC" }, 30).offsetTs).toBe(
       101,
     );
   });
-  it("dedupes boundary ids and keeps only ids at the new ts", () => {
-    const s = advanceCursor({ ts: 10, idsAtTs: ["a"] }, [conv("a", 10), conv("b", 10), conv("c", 11)], p);
+  it("createdAt: the normal step is startingAfter the last id (nothing asked twice)", () => {
+    const s = advanceCursor(INITIAL_CURSOR, [conv("a", 1), conv("b", 2), conv("c", 3)], p);
+    expect(s.cursor).toEqual({ ts: 3, idsAtTs: ["c"], startingAfter: "c" });
+    const req = nextPageRequest(s.cursor, p, 30);
+    expect(req.startingAfter).toBe("c");
+    expect(req.offsetTs).toBeUndefined();
+  });
+  it("lastActivity (conversations move): steps by timestamp, dedupes boundary ids", () => {
+    const s = advanceCursor(
+      { ts: 10, idsAtTs: ["a"] },
+      [conv("a", 10), conv("b", 10), conv("c", 11)],
+      activity,
+    );
     expect(s.fresh.map((c) => c.id)).toEqual(["b", "c"]);
     expect(s.cursor).toEqual({ ts: 11, idsAtTs: ["c"] });
   });
-  it("whole page of ties switches to startingAfter", () => {
-    const s = advanceCursor(INITIAL_CURSOR, [conv("a", 5), conv("b", 5)], p);
+  it("lastActivity: a whole page of ties switches to startingAfter, and back", () => {
+    const s = advanceCursor(INITIAL_CURSOR, [conv("a", 5), conv("b", 5)], activity);
     expect(s.cursor).toEqual({ ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" });
-    expect(nextPageRequest(s.cursor, p, 2)).toMatchObject({ startingAfter: "b" });
-    const s2 = advanceCursor(s.cursor, [conv("c", 5), conv("d", 6)], p);
+    expect(nextPageRequest(s.cursor, activity, 2)).toMatchObject({ startingAfter: "b" });
+    const s2 = advanceCursor(s.cursor, [conv("c", 5), conv("d", 6)], activity);
     expect(s2.fresh.map((c) => c.id)).toEqual(["c", "d"]);
     expect(s2.cursor).toEqual({ ts: 6, idsAtTs: ["d"] });
+  });
+  it("the ids kept at the boundary are bounded (the most recent ones)", () => {
+    let cursor = INITIAL_CURSOR;
+    for (let i = 0; i < 10; i++) {
+      const page = Array.from({ length: 30 }, (_, j) => conv(`t${String(i * 30 + j).padStart(4, "0")}`, 5));
+      cursor = advanceCursor(cursor, page, p).cursor;
+    }
+    expect(cursor.idsAtTs).toHaveLength(TIE_IDS_KEPT);
+    expect(cursor.idsAtTs.at(-1)).toBe("t0299");
+    expect(cursor.idsAtTs[0]).toBe(`t${String(300 - TIE_IDS_KEPT).padStart(4, "0")}`);
+    expect(cursor.startingAfter).toBe("t0299");
+    // A checkpoint written before the bound (every id of the group) is trimmed at the next page.
+    const old = { ts: 5, idsAtTs: Array.from({ length: 5000 }, (_, i) => `o${i}`), startingAfter: "o4999" };
+    expect(advanceCursor(old, [conv("n1", 5)], p).cursor.idsAtTs).toHaveLength(TIE_IDS_KEPT);
   });
   it("inclusive page of only seen ids does not stop; short page does not end; empty ends", () => {
     const s = advanceCursor({ ts: 5, idsAtTs: ["a", "b"] }, [conv("a", 5), conv("b", 5)], p);
@@ -118,15 +147,29 @@ describe("cursor functions", () => {
     expect(advanceCursor({ ts: 5, idsAtTs: [] }, [conv("x", 7)], p).done).toBe(false);
     expect(advanceCursor({ ts: 5, idsAtTs: [] }, [], p).done).toBe(true);
   });
-  it("an empty startingAfter answer is confirmed once by timestamp (the anchor may be deleted)", () => {
-    const walking = { ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" };
-    const s = advanceCursor(walking, [], p);
-    expect(s.done).toBe(false);
-    expect(s.cursor).toEqual({ ts: 5, idsAtTs: ["a", "b"], verifying: true });
+  it("a lost anchor: the previous id at the boundary anchors next; none left: re-ask by timestamp", () => {
+    const walking = { ts: 5, idsAtTs: ["a", "b", "c"], startingAfter: "c" };
+    const s = afterLostAnchor(walking, p);
+    expect(s).toEqual({ ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" });
+    expect(afterLostAnchor({ ts: 5, idsAtTs: ["c"], startingAfter: "c" }, p)).toEqual({
+      ts: 5,
+      idsAtTs: [],
+      verifying: true,
+    });
+    // lastActivity anchors move: never an earlier one, straight to the timestamp.
+    expect(afterLostAnchor(walking, activity)).toEqual({ ts: 5, idsAtTs: ["a", "b"], verifying: true });
+  });
+  it("an empty answer is confirmed once by timestamp (filtered listing or anchor gone)", () => {
+    const s = { cursor: verifyFrom({ ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" }, "b") };
+    expect(s.cursor).toEqual({ ts: 5, idsAtTs: ["a", "b"], verifying: true, emptyAfter: "b" });
     expect(nextPageRequest(s.cursor, p, 2)).toMatchObject({ offsetTs: 4 });
     expect(nextPageRequest(s.cursor, p, 2).startingAfter).toBeUndefined();
-    // Re-asking shows only seen ids: walk on by a live anchor, still verifying.
-    const s2 = advanceCursor(s.cursor, [conv("a", 5), conv("b", 5)], p);
+    // The re-ask ends, with nothing new, on the anchor whose answer was empty: that was the end.
+    expect(advanceCursor(s.cursor, [conv("a", 5), conv("b", 5)], p).done).toBe(true);
+    // Without that proof: walk on by a live anchor, still verifying.
+    const v = verifyFrom({ ts: 5, idsAtTs: ["a", "b"], startingAfter: "b" });
+    const s2 = advanceCursor(v, [conv("a", 5), conv("b", 5)], p);
+    expect(s2.done).toBe(false);
     expect(s2.cursor).toMatchObject({ startingAfter: "b", verifying: true });
     // The walk finds the rest of the tie group the deleted anchor hid: fresh, flag cleared.
     const s3 = advanceCursor(s2.cursor, [conv("c", 5), conv("d", 6)], p);

@@ -56,6 +56,7 @@ function listConversations(req: ApiRequest, userId: UserId | undefined): Reply {
     startingAfter: query.startingAfter,
     offsetTs: legacy ? undefined : parseTimestamp("offsetTs", query.offsetTs),
     offsetTsMode: app.listing.offsetTsMode,
+    deletedAnchor: app.listing.deletedAnchor,
     lastMessageBefore: parseTimestamp("lastMessageBefore", query.lastMessageBefore),
     lastMessageAfter: parseTimestamp("lastMessageAfter", query.lastMessageAfter),
     filter,
