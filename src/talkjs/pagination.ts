@@ -223,6 +223,9 @@ export async function* pageConversations(
       // outlives it): re-anchor rather than failing every resume forever.
       const refused = error instanceof TalkJSApiError && error.code === "TALKJS_HTTP_400";
       if (!refused || anchor === undefined || cursor.verifying) throw error;
+      // A 400 about something else (a bad filter, a limit refused) must fail at once, not walk
+      // back through every kept anchor: only a GET that finds the anchor gone lets us re-anchor.
+      if ((await client.getConversation(anchor, signal)) !== null) throw error;
       cursor = afterLostAnchor(cursor, params);
       continue;
     }

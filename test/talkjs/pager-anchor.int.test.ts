@@ -64,6 +64,24 @@ const MODES: OffsetTsMode[] = ["exclusive", "inclusive"];
 const ANCHOR_MODES: DeletedAnchorMode[] = ["continue", "empty", "reject"];
 
 describe("pager requests: as many list requests as plain startingAfter paging", () => {
+  it("a 400 about something other than the anchor fails at once: one GET finds the anchor, no walk back", async () => {
+    const { s, c } = await setup({ conversations: 200, mode: "exclusive" });
+    const params: PagerParams = { orderBy: "createdAt", orderDirection: "ASC", pageSize: 30 };
+    const pages = pageConversations(c, params);
+    const first = await pages.next();
+    expect(first.done).toBe(false);
+    s.clearRequestLog();
+    // Every later listing request is refused, whatever its anchor (the anchor still exists).
+    s.addFault({
+      fault: { kind: "status", status: 400 },
+      probability: 1,
+      match: { pathRegex: /\/conversations$/ },
+    });
+    await expect(pages.next()).rejects.toMatchObject({ code: "TALKJS_HTTP_400" });
+    expect(listRequests(s)).toBe(1);
+    expect(getRequests(s)).toBe(1);
+  });
+
   for (const mode of MODES) {
     it(`1,000 conversations (offsetTs ${mode}): ceil(N/30) + 1 list requests and one GET at the end`, async () => {
       const { s, c } = await setup({ conversations: 1_000, mode });
