@@ -46,7 +46,7 @@ export interface SimulatorOptions {
 }
 
 export type FaultKind =
-  | { kind: "status"; status: 403 | 404 | 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
+  | { kind: "status"; status: 400 | 403 | 404 | 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
   | { kind: "reset" } // destroy the socket without answering
   | { kind: "slow"; delayMs: number } // answer correctly, after a delay
   | { kind: "malformed-json" } // 200 with a body that is not JSON
