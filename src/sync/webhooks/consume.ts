@@ -1,0 +1,165 @@
+// The webhook consumer, in two steps so that nothing acknowledged is ever lost:
+//   1. moveInboxToQueue: the inbox's unprocessed events → planned fetches (./plan.ts), coalesced by
+//      conversation/user, written to the mirror's work_queue in one transaction; only then are the
+//      events marked processed. A crash in between re-plans them (the queue is keyed: harmless).
+//   2. drainWebhookWork: the queued fetches, by whoever holds the app's run lock (the worker between
+//      its jobs or beside its running job, or any sync/reconcile at its end): GET each conversation
+//      (404: marked deleted) and its new messages, re-read the page of an edited message, GET each
+//      user. The client's rate governor paces every request.
+import type { WebhookInbox } from "../../store/webhook-inbox.ts";
+import { WORK_KINDS } from "../../store/webhook-work.ts";
+import { TalkJSApiError } from "../../talkjs/errors.ts";
+import { mapLimited } from "../limit.ts";
+import { mirrorMessagesOf } from "../messages.ts";
+import { clock, type SyncContext } from "../run.ts";
+import { coalesce, planWebhook, splitMessageKey } from "./plan.ts";
+import { parseWebhookEvent } from "./verify.ts";
+
+const INBOX_BATCH = 500;
+const DRAIN_BATCH = 100;
+/** Re-reading an edited message's page: it and a few older ones. */
+const EDIT_PAGE = 10;
+
+export interface ConsumeOptions {
+  mirrorUsers: boolean;
+}
+
+/** Moves every unprocessed inbox event into the work queue; returns how many events it moved. */
+export async function moveInboxToQueue(
+  ctx: Pick<SyncContext, "store" | "appId" | "now">,
+  inbox: WebhookInbox,
+  opts: ConsumeOptions,
+): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const events = inbox.pending(INBOX_BATCH);
+    if (events.length === 0) return moved;
+    const planned = events.map((e) => {
+      const event = parseWebhookEvent(Buffer.from(e.body, "utf8"));
+      return { fetches: event ? planWebhook(event, opts) : [], receivedAt: e.receivedAt };
+    });
+    await ctx.store.webhookWork.enqueue(ctx.appId, coalesce(planned));
+    inbox.markProcessed(
+      events.map((e) => e.id),
+      (ctx.now ?? Date.now)(),
+    );
+    moved += events.length;
+  }
+}
+
+export interface DrainOptions {
+  mirrorUsers: boolean;
+  mirrorMessages: boolean;
+  concurrency: number;
+  /** Stop after this many rounds even if events keep arriving (a job's tail must end). */
+  maxRounds?: number;
+  /** Each applied item: its kind and the time from its newest event's receipt to now (ms). */
+  onApplied?: (kind: string, lagMs: number) => void;
+}
+
+export interface DrainSummary {
+  conversations: number;
+  deleted: number;
+  messagePages: number;
+  users: number;
+}
+
+/** Fetches what the queued webhook work names, until the queue is empty (or maxRounds). */
+export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
+  const { store, appId, client } = ctx;
+  const work = store.webhookWork;
+  const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
+  const applied = (kind: string, at: Date): void => opts.onApplied?.(kind, clock(ctx) - at.getTime());
+  const maxRounds = opts.maxRounds ?? Number.POSITIVE_INFINITY;
+  for (let round = 0; round < maxRounds; round++) {
+    ctx.signal?.throwIfAborted();
+    let any = false;
+
+    const convs = await work.list(appId, WORK_KINDS.hookConversation, DRAIN_BATCH);
+    if (convs.length > 0) {
+      any = true;
+      const startedAt = new Date(clock(ctx));
+      const found = await mapLimited(convs, opts.concurrency, (item) =>
+        client.getConversation(item.key, ctx.signal),
+      );
+      const live = found.filter((c): c is NonNullable<typeof c> => c !== null);
+      const gone = convs.filter((_, i) => found[i] === null).map((c) => c.key);
+      if (live.length > 0) await store.upsertConversations(appId, live, { seenAt: new Date(clock(ctx)) });
+      if (gone.length > 0) {
+        // A GET that answered 404 is the confirmation: the conversation is gone at TalkJS.
+        summary.deleted += await store.markDeleted(appId, gone, new Date(clock(ctx)));
+        await store.messages.dequeue(appId, gone);
+      }
+      if (opts.mirrorMessages && live.length > 0) {
+        const pending = await work.messageWorkFor(
+          appId,
+          live.map((c) => c.id),
+        );
+        await mirrorMessagesOf(ctx, pending, opts.concurrency);
+      }
+      for (const item of convs) {
+        if (await work.done(appId, WORK_KINDS.hookConversation, item.key, startedAt)) {
+          applied(WORK_KINDS.hookConversation, item.enqueuedAt);
+        }
+      }
+      summary.conversations += convs.length;
+    }
+
+    const edits = opts.mirrorMessages ? await work.list(appId, WORK_KINDS.hookMessage, DRAIN_BATCH) : [];
+    if (edits.length > 0) {
+      any = true;
+      const startedAt = new Date(clock(ctx));
+      await mapLimited(edits, opts.concurrency, async (item) => {
+        const ids = splitMessageKey(item.key);
+        if (ids !== null) summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
+      });
+      for (const item of edits) {
+        if (await work.done(appId, WORK_KINDS.hookMessage, item.key, startedAt)) {
+          applied(WORK_KINDS.hookMessage, item.enqueuedAt);
+        }
+      }
+    }
+
+    const users = await work.list(appId, WORK_KINDS.hookUser, DRAIN_BATCH);
+    if (users.length > 0) {
+      any = true;
+      const startedAt = new Date(clock(ctx));
+      if (opts.mirrorUsers) {
+        const got = await mapLimited(users, opts.concurrency, (item) => client.getUser(item.key, ctx.signal));
+        const live = got.filter((u): u is NonNullable<typeof u> => u !== null);
+        if (live.length > 0) await store.users.upsert(appId, live, { seenAt: new Date(clock(ctx)) });
+        summary.users += live.length;
+      }
+      for (const item of users) {
+        if (await work.done(appId, WORK_KINDS.hookUser, item.key, startedAt)) {
+          applied(WORK_KINDS.hookUser, item.enqueuedAt);
+        }
+      }
+    }
+    if (!any) break;
+  }
+  return summary;
+}
+
+/**
+ * Re-reads the page that holds an edited message: the page after the mirrored message just newer
+ * than it (or the newest page). A message we never mirrored is left to the conversation fetch; an
+ * anchor deleted meanwhile (400) or a conversation gone (404) is left to the next sync/reconcile.
+ */
+async function rereadPageOf(ctx: SyncContext, conversationId: string, messageId: string): Promise<number> {
+  const anchor = await ctx.store.webhookWork.newerAnchor(ctx.appId, conversationId, messageId);
+  let page: Awaited<ReturnType<typeof ctx.client.listMessages>>;
+  try {
+    page = await ctx.client.listMessages(
+      conversationId,
+      { limit: EDIT_PAGE, ...(anchor !== null ? { startingAfter: anchor } : {}) },
+      ctx.signal,
+    );
+  } catch (error) {
+    if (error instanceof TalkJSApiError && (error.status === 404 || error.status === 400)) return 0;
+    throw error;
+  }
+  const mine = page.filter((m) => m.conversationId === conversationId);
+  if (mine.length > 0) await ctx.store.messages.upsert(ctx.appId, mine, { seenAt: new Date(clock(ctx)) });
+  return 1;
+}
