@@ -9,8 +9,9 @@
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
+import type { Message } from "../../talkjs/types.ts";
 import { mapLimited } from "../limit.ts";
-import { mirrorMessagesOf } from "../messages.ts";
+import { MESSAGE_PAGE_SIZE, mirrorMessagesOf } from "../messages.ts";
 import { clock, type SyncContext } from "../run.ts";
 import { coalesce, planWebhook, splitMessageKey } from "./plan.ts";
 import { parseWebhookEvent } from "./verify.ts";
@@ -19,6 +20,8 @@ const INBOX_BATCH = 500;
 const DRAIN_BATCH = 100;
 /** Re-reading an edited message's page: it and a few older ones. */
 const EDIT_PAGE = 10;
+/** Pages an edit's fallback search reads at most (newest first). */
+const EDIT_SCAN_PAGES = 10;
 
 export interface ConsumeOptions {
   mirrorUsers: boolean;
@@ -143,23 +146,36 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
 
 /**
  * Re-reads the page that holds an edited message: the page after the mirrored message just newer
- * than it (or the newest page). A message we never mirrored is left to the conversation fetch; an
- * anchor deleted meanwhile (400) or a conversation gone (404) is left to the next sync/reconcile.
+ * than it (or the newest page). When that page does not hold it (the anchor was deleted at TalkJS:
+ * 400, or messages moved), the history is read newest first until it is found, at most
+ * EDIT_SCAN_PAGES pages; past that the next `reconcile --messages` has it. A conversation gone
+ * (404) is left to its conversation fetch. Returns the pages read.
  */
 async function rereadPageOf(ctx: SyncContext, conversationId: string, messageId: string): Promise<number> {
   const anchor = await ctx.store.webhookWork.newerAnchor(ctx.appId, conversationId, messageId);
-  let page: Awaited<ReturnType<typeof ctx.client.listMessages>>;
-  try {
-    page = await ctx.client.listMessages(
-      conversationId,
-      { limit: EDIT_PAGE, ...(anchor !== null ? { startingAfter: anchor } : {}) },
-      ctx.signal,
-    );
-  } catch (error) {
-    if (error instanceof TalkJSApiError && (error.status === 404 || error.status === 400)) return 0;
-    throw error;
+  let pages = 0;
+  const read = async (params: { limit: number; startingAfter?: string }): Promise<Message[] | null> => {
+    try {
+      const page = await ctx.client.listMessages(conversationId, params, ctx.signal);
+      pages += 1;
+      const mine = page.filter((m) => m.conversationId === conversationId);
+      if (mine.length > 0) await ctx.store.messages.upsert(ctx.appId, mine, { seenAt: new Date(clock(ctx)) });
+      return page;
+    } catch (error) {
+      if (error instanceof TalkJSApiError && (error.status === 404 || error.status === 400)) return null;
+      throw error;
+    }
+  };
+  const first = await read({ limit: EDIT_PAGE, ...(anchor !== null ? { startingAfter: anchor } : {}) });
+  if (first?.some((m) => m.id === messageId)) return pages;
+  let after: string | undefined;
+  for (let i = 0; i < EDIT_SCAN_PAGES; i++) {
+    const page = await read({
+      limit: MESSAGE_PAGE_SIZE,
+      ...(after !== undefined ? { startingAfter: after } : {}),
+    });
+    if (page === null || page.length === 0 || page.some((m) => m.id === messageId)) break;
+    after = page.at(-1)?.id;
   }
-  const mine = page.filter((m) => m.conversationId === conversationId);
-  if (mine.length > 0) await ctx.store.messages.upsert(ctx.appId, mine, { seenAt: new Date(clock(ctx)) });
-  return 1;
+  return pages;
 }
