@@ -8,6 +8,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatStatus } from "../../src/cli/format.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import { loadWebhookSettings } from "../../src/config/webhooks.ts";
 import { loadWorkerSettings } from "../../src/config/worker.ts";
@@ -18,6 +19,7 @@ import { contentHash } from "../../src/store/hash.ts";
 import { sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runMirrorJob } from "../../src/sync/jobs.ts";
+import { readStatus } from "../../src/sync/status.ts";
 import { signWebhook } from "../../src/sync/webhooks/verify.ts";
 import { createTalkJSClient } from "../../src/talkjs/client.ts";
 import { startWorker, type Worker } from "../../src/worker/worker.ts";
@@ -220,6 +222,27 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
       }
     },
   );
+
+  it.skipIf(skip)("status shows the webhook backlog and its lag from the database", async () => {
+    const appId = `hooks_status_${provider}_${++apps}`;
+    const now = Date.now();
+    expect((await readStatus(store, appId, now)).webhooks).toEqual({
+      queued: 0,
+      oldestQueuedAt: null,
+      lagMs: 0,
+    });
+    await store.webhookWork.enqueue(appId, [
+      { kind: "hook_conversation", key: "c1", at: new Date(now - 4_000) },
+      { kind: "hook_user", key: "u1", at: new Date(now - 1_000) },
+    ]);
+    const status = await readStatus(store, appId, now);
+    expect(status.webhooks).toEqual({
+      queued: 2,
+      oldestQueuedAt: new Date(now - 4_000).toISOString(),
+      lagMs: 4_000,
+    });
+    expect(formatStatus(status)).toContain("Webhooks: 2 fetches queued");
+  });
 
   it.skipIf(skip)("dropped webhooks are healed by the next scheduled sync", async () => {
     const sim = await newSim(10);
