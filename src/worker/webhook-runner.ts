@@ -17,6 +17,8 @@ import { startWebhookServer } from "./webhooks.ts";
 /** How often the consumer retries on its own (a lock held elsewhere, a failed fetch) and prunes. */
 const TICK_MS = 1_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** Webhook fetches in flight at least. */
+const WEBHOOK_CONCURRENCY = 16;
 
 export interface WebhookRunner {
   url: string;
@@ -47,7 +49,9 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
   const drainOptions: DrainOptions = {
     mirrorUsers: o.mirrorUsers,
     mirrorMessages: o.mirrorMessages,
-    concurrency: o.concurrency,
+    // Each item is a GET or two: more in flight than the message pass, the client's rate limit
+    // (governor) still paces them.
+    concurrency: Math.max(o.concurrency, WEBHOOK_CONCURRENCY),
     onApplied: (kind, lagMs) => metrics.applied(kind, lagMs),
   };
   let jobActive = false;

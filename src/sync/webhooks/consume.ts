@@ -7,7 +7,7 @@
 //      (404: marked deleted) and its new messages, re-read the page of an edited message, GET each
 //      user. The client's rate governor paces every request.
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
-import { WORK_KINDS } from "../../store/webhook-work.ts";
+import { type HookKind, type HookWorkItem, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message } from "../../talkjs/types.ts";
 import { mapLimited } from "../limit.ts";
@@ -74,72 +74,66 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
   const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
   const applied = (kind: string, at: Date): void => opts.onApplied?.(kind, clock(ctx) - at.getTime());
   const maxRounds = opts.maxRounds ?? Number.POSITIVE_INFINITY;
+  // One item's fetch is a pipeline of its own (GET, write, its messages, dequeue): an item's lag
+  // does not wait for the slowest of its batch. The three kinds run side by side.
+  const conversation = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
+    const conv = await client.getConversation(item.key, ctx.signal);
+    if (conv === null) {
+      // A GET that answered 404 is the confirmation: the conversation is gone at TalkJS.
+      summary.deleted += await store.markDeleted(appId, [item.key], new Date(clock(ctx)));
+      await store.messages.dequeue(appId, [item.key]);
+    } else {
+      await store.upsertConversations(appId, [conv], { seenAt: new Date(clock(ctx)) });
+      if (opts.mirrorMessages) {
+        await mirrorMessagesOf(ctx, await work.messageWorkFor(appId, [conv.id]), 1);
+      }
+    }
+    summary.conversations += 1;
+    if (await work.done(appId, WORK_KINDS.hookConversation, item.key, startedAt)) {
+      applied(WORK_KINDS.hookConversation, item.enqueuedAt);
+    }
+  };
+  const edit = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
+    const ids = splitMessageKey(item.key);
+    if (ids !== null) summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
+    if (await work.done(appId, WORK_KINDS.hookMessage, item.key, startedAt)) {
+      applied(WORK_KINDS.hookMessage, item.enqueuedAt);
+    }
+  };
+  const user = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
+    if (opts.mirrorUsers) {
+      const got = await client.getUser(item.key, ctx.signal);
+      if (got !== null) {
+        await store.users.upsert(appId, [got], { seenAt: new Date(clock(ctx)) });
+        summary.users += 1;
+      }
+    }
+    if (await work.done(appId, WORK_KINDS.hookUser, item.key, startedAt)) {
+      applied(WORK_KINDS.hookUser, item.enqueuedAt);
+    }
+  };
+  const section = async (
+    kind: HookKind,
+    fn: (item: HookWorkItem, startedAt: Date) => Promise<void>,
+  ): Promise<number> => {
+    if (kind === WORK_KINDS.hookMessage && !opts.mirrorMessages) return 0;
+    const items = await work.list(appId, kind, DRAIN_BATCH);
+    // Taken before any GET: an event received after it keeps its item queued (dequeueHookWork).
+    const startedAt = new Date(clock(ctx));
+    await mapLimited(items, opts.concurrency, (item) => fn(item, startedAt));
+    return items.length;
+  };
   for (let round = 0; round < maxRounds; round++) {
     ctx.signal?.throwIfAborted();
-    let any = false;
-
-    const convs = await work.list(appId, WORK_KINDS.hookConversation, DRAIN_BATCH);
-    if (convs.length > 0) {
-      any = true;
-      const startedAt = new Date(clock(ctx));
-      const found = await mapLimited(convs, opts.concurrency, (item) =>
-        client.getConversation(item.key, ctx.signal),
-      );
-      const live = found.filter((c): c is NonNullable<typeof c> => c !== null);
-      const gone = convs.filter((_, i) => found[i] === null).map((c) => c.key);
-      if (live.length > 0) await store.upsertConversations(appId, live, { seenAt: new Date(clock(ctx)) });
-      if (gone.length > 0) {
-        // A GET that answered 404 is the confirmation: the conversation is gone at TalkJS.
-        summary.deleted += await store.markDeleted(appId, gone, new Date(clock(ctx)));
-        await store.messages.dequeue(appId, gone);
-      }
-      if (opts.mirrorMessages && live.length > 0) {
-        const pending = await work.messageWorkFor(
-          appId,
-          live.map((c) => c.id),
-        );
-        await mirrorMessagesOf(ctx, pending, opts.concurrency);
-      }
-      for (const item of convs) {
-        if (await work.done(appId, WORK_KINDS.hookConversation, item.key, startedAt)) {
-          applied(WORK_KINDS.hookConversation, item.enqueuedAt);
-        }
-      }
-      summary.conversations += convs.length;
-    }
-
-    const edits = opts.mirrorMessages ? await work.list(appId, WORK_KINDS.hookMessage, DRAIN_BATCH) : [];
-    if (edits.length > 0) {
-      any = true;
-      const startedAt = new Date(clock(ctx));
-      await mapLimited(edits, opts.concurrency, async (item) => {
-        const ids = splitMessageKey(item.key);
-        if (ids !== null) summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
-      });
-      for (const item of edits) {
-        if (await work.done(appId, WORK_KINDS.hookMessage, item.key, startedAt)) {
-          applied(WORK_KINDS.hookMessage, item.enqueuedAt);
-        }
-      }
-    }
-
-    const users = await work.list(appId, WORK_KINDS.hookUser, DRAIN_BATCH);
-    if (users.length > 0) {
-      any = true;
-      const startedAt = new Date(clock(ctx));
-      if (opts.mirrorUsers) {
-        const got = await mapLimited(users, opts.concurrency, (item) => client.getUser(item.key, ctx.signal));
-        const live = got.filter((u): u is NonNullable<typeof u> => u !== null);
-        if (live.length > 0) await store.users.upsert(appId, live, { seenAt: new Date(clock(ctx)) });
-        summary.users += live.length;
-      }
-      for (const item of users) {
-        if (await work.done(appId, WORK_KINDS.hookUser, item.key, startedAt)) {
-          applied(WORK_KINDS.hookUser, item.enqueuedAt);
-        }
-      }
-    }
-    if (!any) break;
+    // allSettled: nothing is still writing when a failure reaches the caller (and its lock release).
+    const results = await Promise.allSettled([
+      section(WORK_KINDS.hookConversation, conversation),
+      section(WORK_KINDS.hookMessage, edit),
+      section(WORK_KINDS.hookUser, user),
+    ]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    if (results.every((r) => r.status === "fulfilled" && r.value === 0)) break;
   }
   return summary;
 }
