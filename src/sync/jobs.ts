@@ -109,7 +109,7 @@ function runLockedJob(
         mirrorUsers: settings.mirrorUsers === true,
         mirrorMessages: settings.mirrorMessages,
         concurrency: settings.messageConcurrency,
-        maxRounds: 10,
+        maxItems: 1_000,
       },
     );
     if (settings.mirrorUsers !== true) return summary;

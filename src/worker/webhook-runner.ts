@@ -56,60 +56,74 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
   };
   let jobActive = false;
   let lockedDrain: Promise<unknown> | null = null;
-  let loop: Promise<void> | null = null;
-  let again = false;
   let closed = false;
   let prunedAt = Number.NEGATIVE_INFINITY;
+  const loops: Promise<void>[] = [];
 
-  const once = async (): Promise<void> => {
-    await moveInboxToQueue(ctx, inbox, { mirrorUsers: o.mirrorUsers });
-    if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
-      prunedAt = Date.now();
-      const pruned = inbox.prune(Date.now() - settings.retentionDays * 86_400_000);
-      if (pruned > 0) logger.info({ pruned }, "pruned processed webhook events");
-    }
+  /** A step that never overlaps itself: a kick while it runs makes it run once more after. */
+  const serial = (step: () => Promise<void>): (() => void) => {
+    let running: Promise<void> | null = null;
+    let again = false;
+    const kick = (): void => {
+      if (closed) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = (async () => {
+        try {
+          do {
+            again = false;
+            await step();
+          } while (again && !closed);
+        } catch (error) {
+          if (!closed) {
+            logger.warn(
+              {
+                code: error instanceof MirrorError ? error.code : "UNEXPECTED",
+                err: error instanceof Error ? error.message : String(error),
+              },
+              "webhook work not applied yet; retried shortly (and by the next sync)",
+            );
+          }
+        } finally {
+          running = null;
+        }
+      })();
+      loops.push(running);
+      void running.finally(() => loops.splice(loops.indexOf(running as Promise<void>), 1));
+    };
+    return kick;
+  };
+
+  // The drain: beside this process's running job (it holds the lock), else under the lock.
+  const drain = serial(async () => {
     if (jobActive) {
       await drainWebhookWork(ctx, drainOptions);
       return;
     }
-    const drain = withRunLock(ctx, "webhooks", (locked) => drainWebhookWork(locked, drainOptions));
-    lockedDrain = drain;
+    const locked = withRunLock(ctx, "webhooks", (l) => drainWebhookWork(l, drainOptions));
+    lockedDrain = locked;
     try {
-      await drain;
+      await locked;
     } catch (error) {
       // Another process holds the lock: the work waits in the queue for it.
       if (!(error instanceof MirrorError && error.code === "RUN_LOCKED")) throw error;
     } finally {
       lockedDrain = null;
     }
-  };
-  const kick = (): void => {
-    if (closed) return;
-    if (loop) {
-      again = true;
-      return;
+  });
+  // Inbox → work queue, apart from the drain: events received while a drain runs reach the queue
+  // at once, and the drain's pool picks them up as slots free.
+  const kick = serial(async () => {
+    await moveInboxToQueue(ctx, inbox, { mirrorUsers: o.mirrorUsers });
+    if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      const pruned = inbox.prune(Date.now() - settings.retentionDays * 86_400_000);
+      if (pruned > 0) logger.info({ pruned }, "pruned processed webhook events");
     }
-    loop = (async () => {
-      try {
-        do {
-          again = false;
-          await once();
-        } while (again && !closed);
-      } catch (error) {
-        if (!closed) {
-          logger.warn(
-            {
-              code: error instanceof MirrorError ? error.code : "UNEXPECTED",
-              err: error instanceof Error ? error.message : String(error),
-            },
-            "webhook work not applied yet; retried shortly (and by the next sync)",
-          );
-        }
-      } finally {
-        loop = null;
-      }
-    })();
-  };
+    drain();
+  });
 
   const server = await startWebhookServer(settings.host, settings.port, {
     inbox,
@@ -156,7 +170,7 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
       closed = true;
       clearInterval(timer);
       await server.close();
-      await loop?.catch(() => undefined);
+      await Promise.allSettled([...loops]);
       inbox.close();
     },
   };

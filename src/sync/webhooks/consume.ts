@@ -7,7 +7,7 @@
 //      (404: marked deleted) and its new messages, re-read the page of an edited message, GET each
 //      user. The client's rate governor paces every request.
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
-import { type HookKind, type HookWorkItem, WORK_KINDS } from "../../store/webhook-work.ts";
+import { HOOK_KINDS, type HookKind, type HookWorkItem, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message } from "../../talkjs/types.ts";
 import { mapLimited } from "../limit.ts";
@@ -54,8 +54,8 @@ export interface DrainOptions {
   mirrorUsers: boolean;
   mirrorMessages: boolean;
   concurrency: number;
-  /** Stop after this many rounds even if events keep arriving (a job's tail must end). */
-  maxRounds?: number;
+  /** Start at most this many items even if events keep arriving (a job's tail must end). */
+  maxItems?: number;
   /** Each applied item: its kind and the time from its newest event's receipt to now (ms). */
   onApplied?: (kind: string, lagMs: number) => void;
 }
@@ -67,15 +67,14 @@ export interface DrainSummary {
   users: number;
 }
 
-/** Fetches what the queued webhook work names, until the queue is empty (or maxRounds). */
+/** Fetches what the queued webhook work names, until the queue is empty (or maxItems). */
 export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
   const { store, appId, client } = ctx;
   const work = store.webhookWork;
   const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
   const applied = (kind: string, at: Date): void => opts.onApplied?.(kind, clock(ctx) - at.getTime());
-  const maxRounds = opts.maxRounds ?? Number.POSITIVE_INFINITY;
   // One item's fetch is a pipeline of its own (GET, write, its messages, dequeue): an item's lag
-  // does not wait for the slowest of its batch. The three kinds run side by side.
+  // does not wait for the slowest of a batch. The three kinds share the pool.
   const conversation = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
     const conv = await client.getConversation(item.key, ctx.signal);
     if (conv === null) {
@@ -112,29 +111,43 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
       applied(WORK_KINDS.hookUser, item.enqueuedAt);
     }
   };
-  const section = async (
-    kind: HookKind,
-    fn: (item: HookWorkItem, startedAt: Date) => Promise<void>,
-  ): Promise<number> => {
-    if (kind === WORK_KINDS.hookMessage && !opts.mirrorMessages) return 0;
-    const items = await work.list(appId, kind, DRAIN_BATCH);
-    // Taken before any GET: an event received after it keeps its item queued (dequeueHookWork).
-    const startedAt = new Date(clock(ctx));
-    await mapLimited(items, opts.concurrency, (item) => fn(item, startedAt));
-    return items.length;
+  const handlers: Record<HookKind, (item: HookWorkItem, startedAt: Date) => Promise<void>> = {
+    hook_conversation: conversation,
+    hook_message: edit,
+    hook_user: user,
   };
-  for (let round = 0; round < maxRounds; round++) {
-    ctx.signal?.throwIfAborted();
-    // allSettled: nothing is still writing when a failure reaches the caller (and its lock release).
-    const results = await Promise.allSettled([
-      section(WORK_KINDS.hookConversation, conversation),
-      section(WORK_KINDS.hookMessage, edit),
-      section(WORK_KINDS.hookUser, user),
-    ]);
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
-    if (results.every((r) => r.status === "fulfilled" && r.value === 0)) break;
+  const kinds = HOOK_KINDS.filter((k) => k !== WORK_KINDS.hookMessage || opts.mirrorMessages);
+  // A pool, not rounds: whenever an item is done the queue is read again and free slots start the
+  // next items, so an event arriving mid-drain waits for a free slot, not for a whole batch.
+  const running = new Map<string, Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  let started = 0;
+  const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
+  for (;;) {
+    if (failure === null && !ctx.signal?.aborted && started < maxItems) {
+      for (const kind of kinds) {
+        if (running.size >= opts.concurrency) break;
+        for (const item of await work.list(appId, kind, DRAIN_BATCH)) {
+          if (running.size >= opts.concurrency || started >= maxItems) break;
+          const id = `${kind}\u0000${item.key}`;
+          if (running.has(id)) continue;
+          started += 1;
+          // Taken before its GET: an event received after it keeps the item queued (dequeueHookWork).
+          const startedAt = new Date(clock(ctx));
+          const task = handlers[kind](item, startedAt)
+            .catch((error: unknown) => {
+              failure ??= { error };
+            })
+            .finally(() => running.delete(id));
+          running.set(id, task);
+        }
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
+  if (failure !== null) throw (failure as { error: unknown }).error;
+  ctx.signal?.throwIfAborted();
   return summary;
 }
 
