@@ -22,7 +22,7 @@ import { runMirrorJob } from "../../src/sync/jobs.ts";
 import { readStatus } from "../../src/sync/status.ts";
 import { signWebhook } from "../../src/sync/webhooks/verify.ts";
 import { createTalkJSClient } from "../../src/talkjs/client.ts";
-import { startWorker, type Worker } from "../../src/worker/worker.ts";
+import { startWorker } from "../../src/worker/worker.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
 import { expectMirrorEquals } from "../sync/harness.ts";
 

@@ -10,7 +10,6 @@ import type { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { HOOK_KINDS, type HookKind, type HookWorkItem, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message } from "../../talkjs/types.ts";
-import { mapLimited } from "../limit.ts";
 import { MESSAGE_PAGE_SIZE, mirrorMessagesOf } from "../messages.ts";
 import { clock, type SyncContext } from "../run.ts";
 import { coalesce, planWebhook, splitMessageKey } from "./plan.ts";
