@@ -99,10 +99,14 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
   // The drain: beside this process's running job (it holds the lock), else under the lock.
   const drain = serial(async () => {
     if (jobActive) {
-      await drainWebhookWork(ctx, drainOptions);
+      // Under the job's lock: stop taking new items once the job has ended and released it.
+      await drainWebhookWork(ctx, { ...drainOptions, shouldStop: () => !jobActive });
       return;
     }
-    const locked = withRunLock(ctx, "webhooks", (l) => drainWebhookWork(l, drainOptions));
+    // Under its own lock: hand it over as soon as a job wants it (jobStarting waits for this).
+    const locked = withRunLock(ctx, "webhooks", (l) =>
+      drainWebhookWork(l, { ...drainOptions, shouldStop: () => jobActive }),
+    );
     lockedDrain = locked;
     try {
       await locked;
@@ -165,6 +169,7 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
     },
     jobEnded() {
       jobActive = false;
+      drain(); // what is left goes on under the drain's own lock
     },
     async close() {
       closed = true;

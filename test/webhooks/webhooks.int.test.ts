@@ -244,6 +244,29 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
     expect(formatStatus(status)).toContain("Webhooks: 2 fetches queued");
   });
 
+  it.skipIf(skip)("a scheduled job is not starved by a steady stream of webhooks", async () => {
+    const sim = await newSim(10);
+    const { worker, url } = await start(sim);
+    sim.webhooks.configure({ url });
+    try {
+      const ids = sim.allConversations().map((c) => c.id);
+      let last: { id: string } | undefined;
+      for (let i = 0; i < 100; i++) {
+        last = sim.addMessage(ids[i % ids.length] as string, { senderId: "steady", text: `s${i}` });
+        if (i === 25) worker.jobs.request("sync");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await worker.jobs.idle();
+      expect((await store.lastRunOfKind(sim.appId, "sync"))?.status).toBe("succeeded");
+      const lastId = last?.id as string;
+      await waitFor("the last message", async () => (await messageRow(sim.appId, lastId)) !== undefined);
+      await waitFor("the queue to drain", async () => (await backlog(sim.appId)) === 0);
+    } finally {
+      await worker.stop();
+      await sim.close();
+    }
+  });
+
   it.skipIf(skip)("dropped webhooks are healed by the next scheduled sync", async () => {
     const sim = await newSim(10);
     const { worker, url } = await start(sim);
@@ -357,7 +380,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   it.skipIf(skip)(
     "a worker killed with SIGKILL right after acknowledging applies the event on restart",
     async () => {
-      const sim = await newSim(5);
+      const sim = await newSim(10);
       const inbox = path.join(dir, `${sim.appId}.webhooks.db`);
       const logger = silent();
       const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
@@ -371,7 +394,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
       };
       await runMirrorJob(ctx, "backfill", { settings });
       // An edit of an old message: no sync would see it (only a deep reconcile), so only the event can.
-      const [conv] = sim.allConversations();
+      const [conv] = sim.allConversations().filter((c) => sim.messages(c.id).length >= 2);
       const old = conv ? sim.messages(conv.id).at(-1) : undefined;
       if (!conv || !old) throw new Error("no message");
       const edited = sim.editMessage(conv.id, old.id, { text: "edited before the crash" });

@@ -55,6 +55,8 @@ export interface DrainOptions {
   concurrency: number;
   /** Start at most this many items even if events keep arriving (a job's tail must end). */
   maxItems?: number;
+  /** Checked before each new item: true stops starting new ones (the items in flight finish). */
+  shouldStop?: () => boolean;
   /** Each applied item: its kind and the time from its newest event's receipt to now (ms). */
   onApplied?: (kind: string, lagMs: number) => void;
 }
@@ -123,7 +125,7 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
   let started = 0;
   const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
   for (;;) {
-    if (failure === null && !ctx.signal?.aborted && started < maxItems) {
+    if (failure === null && !ctx.signal?.aborted && started < maxItems && opts.shouldStop?.() !== true) {
       for (const kind of kinds) {
         if (running.size >= opts.concurrency) break;
         for (const item of await work.list(appId, kind, DRAIN_BATCH)) {
