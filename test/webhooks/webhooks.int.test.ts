@@ -171,6 +171,8 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         expect(m.get('talkjs_mirror_webhook_events_rejected_total{reason="malformed"}')).toBe(1);
         expect(m.get("talkjs_mirror_webhook_events_deduplicated_total")).toBe(1);
         expect(m.get('talkjs_mirror_webhook_events_received_total{type="user.updated"}')).toBe(2);
+        expect(m.get('talkjs_mirror_webhook_queue_depth{stage="inbox"}')).toBeGreaterThanOrEqual(0);
+        expect(m.get('talkjs_mirror_webhook_queue_depth{stage="queue"}')).toBeGreaterThanOrEqual(0);
       } finally {
         await worker.stop();
         await sim.close();
