@@ -48,7 +48,7 @@ RUN ln -s /app/dist/cli.js /usr/local/bin/talkjs-mirror && chmod +x /app/dist/cl
  && mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
-EXPOSE 9464
+EXPOSE 9464 8080
 # Docker sends SIGTERM and waits 30 s before SIGKILL; SHUTDOWN_GRACE_MS (default 25 s) fits inside.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

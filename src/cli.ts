@@ -309,7 +309,9 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     // Both validated before anything starts: a bad cron expression stops the container at once.
     const config = loadConfig(layered, { requireTalkJS: true, isTTY: process.stdout.isTTY === true });
     const { loadWorkerSettings } = await import("./config/worker.ts");
-    const workerSettings = loadWorkerSettings(layered);
+    const { loadWebhookSettings } = await import("./config/webhooks.ts");
+    const webhooks = loadWebhookSettings(layered, config.database, config.talkjs?.secretKey);
+    const workerSettings = { ...loadWorkerSettings(layered), ...(webhooks ? { webhooks } : {}) };
     const { runWorkerUntilSignalled } = await import("./worker/signals.ts");
     const clean = await runWorkerUntilSignalled(config, workerSettings);
     if (!clean) {

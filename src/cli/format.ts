@@ -85,6 +85,11 @@ export function formatStatus(s: MirrorStatus): string {
     formatFileStatus(s),
     `Backfill: ${s.backfillComplete ? "complete" : "not complete yet"}.`,
     `Newest mirrored activity: ${s.newestActivityAt ?? "—"}${s.lagMs === null ? "" : ` (lag ${duration(s.lagMs, "exact")})`}.`,
+    ...(s.webhooks.queued > 0
+      ? [
+          `Webhooks: ${count(s.webhooks.queued)} ${s.webhooks.queued === 1 ? "fetch" : "fetches"} queued, the oldest waiting ${duration(s.webhooks.lagMs, "exact")} (webhook lag).`,
+        ]
+      : []),
     "",
     "stream      watermark                  last success               last error",
   ];

@@ -65,9 +65,11 @@ export function loadConfig(env: Env, options: { requireTalkJS: boolean; isTTY?: 
     poolSize: readInteger(env, "DATABASE_POOL_SIZE", 5, { min: 1, max: 100 }),
     busyTimeoutMs: readInteger(env, "SQLITE_BUSY_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
   });
-  const secrets = [talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"), ...database.secrets].filter(
-    (s): s is string => !!s,
-  );
+  const secrets = [
+    talkjs?.secretKey ?? readString(env, "TALKJS_SECRET_KEY"),
+    readString(env, "TALKJS_SECRET_KEY_PREVIOUS"),
+    ...database.secrets,
+  ].filter((s): s is string => !!s);
   return {
     talkjs,
     appId: talkjs?.appId ?? readString(env, "TALKJS_APP_ID"),

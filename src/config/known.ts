@@ -34,6 +34,11 @@ const OWN_SETTINGS = [
   "FILES_ALLOW_PRIVATE_HOSTS",
   "FILES_GONE_AFTER_DAYS",
   "FILES_CRON",
+  "WEBHOOK_PORT",
+  "WEBHOOK_HOST",
+  "WEBHOOK_INBOX_PATH",
+  "WEBHOOK_EVENTS_RETENTION_DAYS",
+  "TALKJS_SECRET_KEY_PREVIOUS",
 ] as const;
 
 /** Setting names a config file may hold: ours plus the TalkJS client's (TALKJS_OPTION_SETTINGS). */

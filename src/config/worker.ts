@@ -4,6 +4,7 @@
 import { validateDetailed } from "node-cron";
 import { ConfigError } from "../errors.ts";
 import { type Env, readInteger, readString } from "./env.ts";
+import type { WebhookSettings } from "./webhooks.ts";
 
 export const WORKER_DEFAULTS = {
   syncCron: "* * * * *",
@@ -33,6 +34,8 @@ export interface WorkerSettings {
   shutdownGraceMs: number;
   /** sync_runs rows older than this many days are pruned (a kind's latest run never is). */
   syncRunsRetentionDays?: number;
+  /** The webhook receiver (WEBHOOK_PORT); absent: off. Loaded by ./webhooks.ts. */
+  webhooks?: WebhookSettings;
 }
 
 export function loadWorkerSettings(env: Env): WorkerSettings {

@@ -24,6 +24,7 @@ import type {
 } from "./types.ts";
 import { UserDirectory } from "./user-directory.ts";
 import { UserIndex } from "./user-index.ts";
+import type { WebhookEventType } from "./webhooks.ts";
 
 interface ConvRecord {
   readonly id: string;
@@ -85,6 +86,8 @@ export class AppStore {
   /** The app's users (GET/PUT users); participants and senders added later get a user too. */
   readonly directory: UserDirectory;
   private messageCounter = 0;
+  /** Webhook events of the mutations (./webhooks.ts); null: none sent. */
+  onEvent: ((type: WebhookEventType, data: Record<string, unknown>) => void) | null = null;
   /** Where generated attachments point: the simulator's own /files/ (set once it listens). */
   fileBaseUrl = "https://files.example.com";
   /**
@@ -103,6 +106,8 @@ export class AppStore {
     this.poolSize = userPoolSize(conversationCount);
     const generatedAt = now();
     this.directory = new UserDirectory(seed, this.poolSize, generatedAt, now);
+    this.directory.onPut = (user, created) =>
+      this.onEvent?.(created ? "user.created" : "user.updated", { user });
     const skeletons = generateSkeletons(conversationCount, seed, generatedAt);
     const records: ConvRecord[] = skeletons.map((s) => ({
       id: s.id,
@@ -381,9 +386,11 @@ export class AppStore {
     this.users.remove(userId, r);
   }
 
-  deleteConversation(id: string): boolean {
+  /** `viaRest`: TalkJS sends conversation.deleted only for deletions through the REST API. */
+  deleteConversation(id: string, viaRest = false): boolean {
     const r = this.byId.get(id);
     if (!r) return false;
+    if (viaRest) this.onEvent?.("conversation.deleted", { conversation: { id } });
     for (const u of Object.keys(this.metaOf(r).participants)) this.users.remove(u, r);
     removeSorted(this.byCreated, createdKey, r.createdAt, r.id);
     removeSorted(this.byActivity, activityKey, r.lastActivity, r.id);
@@ -417,6 +424,10 @@ export class AppStore {
     const at = messages.findIndex((m) => m.createdAt <= message.createdAt);
     messages.splice(at < 0 ? messages.length : at, 0, message);
     this.setActivity(r, messages[0]?.createdAt ?? null);
+    this.onEvent?.("message.sent", {
+      conversation: { id: conversationId },
+      message: structuredClone(message),
+    });
     return structuredClone(message);
   }
 
@@ -433,6 +444,7 @@ export class AppStore {
     if (update.text !== undefined) m.text = update.text;
     if (update.custom !== undefined) m.custom = { ...m.custom, ...update.custom };
     m.editedAt = Math.max(this.now(), m.createdAt + 1);
+    this.onEvent?.("message.updated", { conversation: { id: conversationId }, message: structuredClone(m) });
     return structuredClone(m);
   }
 
@@ -442,8 +454,9 @@ export class AppStore {
     const { messages } = this.materialize(r);
     const i = messages.findIndex((x) => x.id === messageId);
     if (i < 0) return false;
-    messages.splice(i, 1);
+    const [gone] = messages.splice(i, 1);
     if (i === 0) this.setActivity(r, messages[0]?.createdAt ?? null);
+    this.onEvent?.("message.deleted", { conversation: { id: conversationId }, message: gone });
     return true;
   }
 
@@ -469,6 +482,8 @@ export class AppStore {
         if (m.senderId !== id) continue;
         m.text = "[DELETED]";
         m.editedAt = Math.max(this.now(), m.createdAt + 1);
+        // The privacy example edits each message through REST: each sends message.updated.
+        this.onEvent?.("message.updated", { conversation: { id: r.id }, message: structuredClone(m) });
         edited++;
       }
     }

@@ -20,6 +20,7 @@ import type {
   SimulatorOptions,
   ThrottleLogEntry,
 } from "./types.ts";
+import { WebhookSender } from "./webhooks.ts";
 
 type Hook = Parameters<Simulator["onRequest"]>[0];
 
@@ -41,6 +42,7 @@ class SimulatorImpl implements Simulator {
   private readonly now: () => number;
   private requestCount = 0;
   private readonly requestLogLimit: number;
+  readonly webhooks: WebhookSender;
   readonly server = createServer({ keepAlive: true }, (req, res) => {
     this.handle(req, res).catch((e: unknown) => {
       // only reachable if writing the answer itself failed; nothing sensible left to send
@@ -71,6 +73,9 @@ class SimulatorImpl implements Simulator {
     this.latencyMs = options.latencyMs ?? 0;
     this.rateLimit = new TokenBucket(options.rateLimit ?? null);
     this.faults = new FaultEngine(seed);
+    this.webhooks = new WebhookSender(() => this.app.secretKey, seed, now);
+    if (options.webhookUrl) this.webhooks.configure({ url: options.webhookUrl });
+    this.app.store.onEvent = (type, data) => this.webhooks.emit(type, data);
   }
 
   get appId(): string {

@@ -12,6 +12,8 @@ export type DeletedAnchorMode = "continue" | "empty" | "reject";
 /** What a `limit` above the maximum does: a 400, or a silent clamp to the maximum. */
 export type LimitMode = "reject" | "clamp";
 
+import type { WebhookSender } from "./webhooks.ts";
+
 export interface SimulatorOptions {
   /** 0 picks a free port. Default 0 in-process, 8787 from the CLI. */
   port?: number;
@@ -43,6 +45,8 @@ export interface SimulatorOptions {
    * simulator's memory without bound. Past it the oldest half is dropped.
    */
   requestLogLimit?: number;
+  /** POST signed webhooks of every mutation here (see ./webhooks.ts; also Simulator.webhooks.configure). */
+  webhookUrl?: string;
 }
 
 export type FaultKind =
@@ -205,6 +209,8 @@ export interface Simulator {
   readonly requestLog: RequestLogEntry[];
   /** Clears the request log and the throttle log. */
   clearRequestLog(): void;
+  /** The webhooks it sends (URL, faults, stats). */
+  readonly webhooks: WebhookSender;
 
   close(): Promise<void>;
 }

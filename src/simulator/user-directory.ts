@@ -177,6 +177,8 @@ export class UserDirectory {
   private readonly removed = new Set<UserId>();
   /** Every live id in listing order; built on the first listing (a 1M app has ~333k pool users). */
   private sorted: string[] | null = null;
+  /** Each PUT, after it applied (the app's webhooks listen). */
+  onPut: ((user: User, created: boolean) => void) | null = null;
 
   constructor(
     private readonly seed: number,
@@ -243,6 +245,7 @@ export class UserDirectory {
       this.removed.delete(id);
       if (this.sorted) this.sorted.splice(bound(this.sorted, id, false), 0, id);
     }
+    this.onPut?.(structuredClone(next), !existing);
     return structuredClone(next);
   }
 

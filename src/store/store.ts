@@ -13,6 +13,7 @@ import { RunStore } from "./runs.ts";
 import { TotalsStore } from "./totals.ts";
 import type { Store } from "./types.ts";
 import { UserStore } from "./users.ts";
+import { WebhookWorkStore } from "./webhook-work.ts";
 
 export type { DueFile, FileOutcome, FileStats, FileStatus, StoredFileRef } from "./files.ts";
 export { FILE_STATUSES } from "./files.ts";
@@ -36,6 +37,7 @@ function storeOver(db: Db): Store {
     provider: db.provider,
     messages: new MessageStore(db, files),
     files,
+    webhookWork: new WebhookWorkStore(db),
     users: new UserStore(db),
     privacy: new PrivacyStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),

@@ -7,6 +7,7 @@ import type { MessageStore } from "./messages.ts";
 import type { PrivacyStore } from "./privacy.ts";
 import type { Sql } from "./sql/shared.ts";
 import type { UserStore } from "./users.ts";
+import type { WebhookWorkStore } from "./webhook-work.ts";
 
 /** "abandoned": the process died mid-run (closed by the next run that holds the lock). */
 export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "abandoned";
@@ -214,6 +215,8 @@ export interface Store {
   readonly privacy: PrivacyStore;
   /** The archived files' tables (message_files, file_blobs). */
   readonly files: FileStore;
+  /** The webhook kinds of the work queue (src/sync/webhooks). */
+  readonly webhookWork: WebhookWorkStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],

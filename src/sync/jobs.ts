@@ -19,6 +19,7 @@ import {
   runUsersReconcile,
   type UsersPassSummary,
 } from "./users.ts";
+import { drainWebhookWork } from "./webhooks/consume.ts";
 
 export type MirrorJobKind = "backfill" | "sync" | "reconcile";
 
@@ -101,6 +102,16 @@ function runLockedJob(
   // The body gets a signal that also fires when the run lock is lost (./lock.ts).
   return withRunLock(passCtx, kind, async (locked) => {
     const summary = await conversationsAndMessages(locked, kind, options);
+    // Fetches webhooks queued (e.g. while no worker held the lock): the job holds it now.
+    await drainWebhookWork(
+      { ...ctx, signal: locked.signal },
+      {
+        mirrorUsers: settings.mirrorUsers === true,
+        mirrorMessages: settings.mirrorMessages,
+        concurrency: settings.messageConcurrency,
+        maxItems: 1_000,
+      },
+    );
     if (settings.mirrorUsers !== true) return summary;
     const usersCtx = { ...ctx, signal: locked.signal };
     const users =

@@ -8,7 +8,7 @@ import type { RunKind, SyncContext } from "./run.ts";
 export async function withRunLock<C extends Pick<SyncContext, "store" | "appId" | "logger" | "signal">, T>(
   ctx: C,
   /** A run kind, or a maintenance command that must not interleave with runs. */
-  kind: RunKind | "forget" | "purge",
+  kind: RunKind | "forget" | "purge" | "webhooks",
   body: (locked: C) => Promise<T>,
 ): Promise<T> {
   const lock = await ctx.store.acquireRunLock(ctx.appId, { kind, pid: process.pid, host: os.hostname() });

@@ -181,13 +181,38 @@ export async function runMessagePass(
 }
 
 /**
+ * The new messages of a few conversations (webhook fetches): the incremental fetch of each, outside
+ * a recorded run (no sync_runs row per webhook). Returns how many messages were read.
+ */
+export async function mirrorMessagesOf(
+  ctx: SyncContext,
+  work: readonly MessageWork[],
+  concurrency = DEFAULT_MESSAGE_CONCURRENCY,
+): Promise<number> {
+  if (work.length === 0) return 0;
+  const proof = await PageProof.load(ctx);
+  let read = 0;
+  await mapLimited(work, concurrency, async (w) => {
+    await mirrorConversationMessages(
+      ctx,
+      w,
+      { deep: false, pageSize: MESSAGE_PAGE_SIZE, proof, confirmAfterMs: DEFAULT_CONFIRM_AFTER_MS },
+      (page) => {
+        read += page;
+      },
+    );
+  });
+  return read;
+}
+
+/**
  * Fetches one conversation's new messages (or, deep, all of them), newest first, committing each
  * page; then records the conversation as complete up to `work.lastMessageId`.
  */
 async function mirrorConversationMessages(
   ctx: SyncContext,
   work: MessageWork,
-  opts: { deep: boolean; pageSize: number; proof: PageProof; runId: number; confirmAfterMs: number },
+  opts: { deep: boolean; pageSize: number; proof: PageProof; runId?: number; confirmAfterMs: number },
   onPage: (size: number, counts: { inserted: number; updated: number; unchanged: number }) => void,
 ): Promise<"vanished" | { proven: number; unproven: number }> {
   const { client, store, appId } = ctx;
@@ -251,7 +276,7 @@ async function mirrorConversationMessages(
     }
     const counts = await store.messages.upsert(appId, page, {
       seenAt: new Date(clock(ctx)),
-      countInRun: { runId: opts.runId, pages: 1 },
+      ...(opts.runId !== undefined ? { countInRun: { runId: opts.runId, pages: 1 } } : {}),
     });
     onPage(page.length, counts);
     for (const m of page) {
@@ -295,7 +320,9 @@ async function mirrorConversationMessages(
     }
     if (back.length > 0) await store.messages.clearMissing(appId, back);
     if (note.length > 0) await store.messages.noteMissing(appId, note, new Date(now));
-    if (pending.length > 0) await store.messages.notePendingDelete(appId, pending, opts.runId);
+    if (pending.length > 0 && opts.runId !== undefined) {
+      await store.messages.notePendingDelete(appId, pending, opts.runId);
+    }
     verdicts.proven = pending.length;
   }
   await store.messages.saveState(appId, id, {

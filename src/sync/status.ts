@@ -41,6 +41,11 @@ export interface MirrorStatus {
   lastSyncedAt: string | null;
   streams: StreamStatus[];
   lastRuns: Partial<Record<RunKind, RunStatusLine>>;
+  /**
+   * Webhook fetches queued (every receiver's consumer puts them in the work queue) and how long the
+   * oldest has waited since its newest event arrived: the webhook lag, 0 when nothing waits.
+   */
+  webhooks: { queued: number; oldestQueuedAt: string | null; lagMs: number };
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -83,6 +88,16 @@ export async function readStatus(
     lastSyncedAt: iso(stats.lastSyncedAt),
     streams,
     lastRuns,
+    webhooks: await webhookStatus(store, appId, now),
+  };
+}
+
+async function webhookStatus(store: Store, appId: string, now: number): Promise<MirrorStatus["webhooks"]> {
+  const { queued, oldestAt } = await store.webhookWork.backlog(appId);
+  return {
+    queued,
+    oldestQueuedAt: iso(oldestAt),
+    lagMs: oldestAt ? Math.max(0, now - oldestAt.getTime()) : 0,
   };
 }
 

@@ -20,6 +20,7 @@ import { type HealthServer, startHealthServer } from "./health.ts";
 import { type JobKind, JobRunner, type SkipReason } from "./jobs.ts";
 import { createMetrics, type WorkerMetrics } from "./metrics.ts";
 import { decideReadiness, initialBackfill, type Readiness } from "./readiness.ts";
+import { startWebhookRunner, type WebhookRunner } from "./webhook-runner.ts";
 
 /** How often the worker prunes sync_runs (SYNC_RUNS_RETENTION_DAYS). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -27,6 +28,8 @@ const PRUNE_EVERY_MS = 3_600_000;
 export interface Worker {
   /** Base URL of the health/metrics endpoint. */
   url: string;
+  /** The webhook endpoint (WEBHOOK_PORT set), e.g. http://127.0.0.1:8080/webhooks/talkjs. */
+  webhookUrl?: string;
   metrics: WorkerMetrics;
   jobs: JobRunner;
   /**
@@ -92,8 +95,14 @@ export async function startWorker(
         if (kind === "files") {
           if (files?.enabled) await runFilesJob(ctx, files);
         } else {
-          // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
-          await runMirrorJob(ctx, kind, { settings: mirrorSettings, allowMassDelete: false });
+          // Webhook work is drained beside the job, under the lock the job takes.
+          await webhooks?.jobStarting();
+          try {
+            // The worker never lifts the mass-deletion guard: that is an operator's explicit call.
+            await runMirrorJob(ctx, kind, { settings: mirrorSettings, allowMassDelete: false });
+          } finally {
+            webhooks?.jobEnded();
+          }
         }
         consecutiveFailures[kind] = 0;
         metrics.setConsecutiveFailures(kind, 0);
@@ -160,6 +169,24 @@ export async function startWorker(
     }
   };
 
+  let webhooks: WebhookRunner | undefined;
+  if (settings.webhooks) {
+    try {
+      webhooks = await startWebhookRunner({
+        settings: settings.webhooks,
+        ctx,
+        registry: metrics.registry,
+        logger,
+        mirrorUsers: config.sync.mirrorUsers === true,
+        mirrorMessages: config.sync.mirrorMessages,
+        concurrency: config.sync.messageConcurrency,
+      });
+    } catch (error) {
+      await mirror.close();
+      throw error;
+    }
+  }
+
   let server: HealthServer;
   try {
     server = await startHealthServer(settings.metricsHost, settings.metricsPort, {
@@ -168,6 +195,7 @@ export async function startWorker(
       startedAt,
     });
   } catch (error) {
+    await webhooks?.close();
     await mirror.close();
     throw new MirrorError(
       "METRICS_LISTEN_FAILED",
@@ -217,6 +245,7 @@ export async function startWorker(
   let stopping: Promise<boolean> | null = null;
   return {
     url: server.url,
+    ...(webhooks ? { webhookUrl: webhooks.url } : {}),
     metrics,
     jobs,
     stop(reason = "stop requested") {
@@ -240,6 +269,7 @@ export async function startWorker(
             "the running job did not stop within the grace period; closing anyway (its open page rolls back)",
           );
         }
+        await webhooks?.close();
         await server.close();
         await mirror.close();
         logger.info({ clean }, "worker stopped");

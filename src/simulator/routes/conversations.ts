@@ -35,7 +35,7 @@ export const conversationRoutes: Route[] = [
       },
       DELETE: ({ app, param }) => {
         const id = param("conversationId");
-        return app.store.deleteConversation(id) ? ok() : errorReply(404, `no conversation "${id}"`);
+        return app.store.deleteConversation(id, true) ? ok() : errorReply(404, `no conversation "${id}"`);
       },
     }),
   ),

@@ -3,7 +3,18 @@
 import { empty, join, type Sql, sql, sqlTimestamp } from "./shared.ts";
 
 /** Work kinds. A new feature adds its kind here (e.g. "user" for new user ids, "webhook" fetches). */
-export const WORK_KINDS = { messages: "messages" } as const;
+export const WORK_KINDS = {
+  messages: "messages",
+  /** A webhook named this conversation: GET it and its newest messages (404: mark it deleted). */
+  hookConversation: "hook_conversation",
+  /** A webhook said this message was edited: re-read the page that holds it (key: conversation \n message). */
+  hookMessage: "hook_message",
+  /** A webhook named this user: GET it. */
+  hookUser: "hook_user",
+} as const;
+/** The kinds webhooks fill, drained by src/sync/webhooks/drain.ts. */
+export const HOOK_KINDS = [WORK_KINDS.hookConversation, WORK_KINDS.hookMessage, WORK_KINDS.hookUser] as const;
+export type HookKind = (typeof HOOK_KINDS)[number];
 export type WorkKind = (typeof WORK_KINDS)[keyof typeof WORK_KINDS];
 
 /** Adds keys of one kind (already queued: kept, with its first enqueue time). Primary key. */
@@ -79,4 +90,65 @@ export function enqueueHistoriesSince(pg: boolean, appId: string, since: Date, a
     FROM message_sync_state
     WHERE app_id = ${appId} AND synced_at >= ${sqlTimestamp(pg, since)}
     ON CONFLICT (app_id, kind, key) DO NOTHING`;
+}
+
+/**
+ * Webhook work: adds keys, or moves an already-queued key's time forward to the newest event's
+ * receipt, so a drain that started before that receipt does not dequeue it (see dequeueHookWork).
+ * Primary key.
+ */
+export function enqueueHookWork(pg: boolean, appId: string, kind: HookKind, key: string, at: Date): Sql {
+  return sql`INSERT INTO work_queue (app_id, kind, key, enqueued_at)
+    VALUES (${appId}, ${kind}, ${key}, ${sqlTimestamp(pg, at)})
+    ON CONFLICT (app_id, kind, key) DO UPDATE SET enqueued_at = excluded.enqueued_at
+    WHERE work_queue.enqueued_at < excluded.enqueued_at`;
+}
+
+/** The oldest queued webhook work of one kind. Primary key range. */
+export function listHookWork(appId: string, kind: HookKind, limit: number): Sql {
+  return sql`SELECT key, enqueued_at FROM work_queue WHERE app_id = ${appId} AND kind = ${kind}
+    ORDER BY key LIMIT ${limit}`;
+}
+
+/**
+ * Removes done webhook work, unless an event received after the fetch started moved it forward:
+ * that event's change may postdate what the fetch read. Primary key.
+ */
+export function dequeueHookWork(
+  pg: boolean,
+  appId: string,
+  kind: HookKind,
+  key: string,
+  startedAt: Date,
+): Sql {
+  return sql`DELETE FROM work_queue WHERE app_id = ${appId} AND kind = ${kind} AND key = ${key}
+    AND enqueued_at <= ${sqlTimestamp(pg, startedAt)}`;
+}
+
+/** Webhook backlog for status and /metrics: queued items and the oldest one's time. Primary key range. */
+export function hookBacklog(appId: string): Sql {
+  return sql`SELECT COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM work_queue
+    WHERE app_id = ${appId} AND kind IN (${join([...HOOK_KINDS])})`;
+}
+
+/** The message pass's work for the given conversations only (webhook fetches). Point lookups. */
+export function queuedMessageWorkFor(appId: string, ids: readonly string[]): Sql {
+  return sql`SELECT q.key AS conversation_id, c.last_message_id, s.newest_message_at
+    FROM work_queue q
+    JOIN conversations c ON c.app_id = q.app_id AND c.id = q.key
+    LEFT JOIN message_sync_state s ON s.app_id = q.app_id AND s.conversation_id = q.key
+    WHERE q.app_id = ${appId} AND q.kind = ${WORK_KINDS.messages} AND q.key IN (${join(ids)})
+      AND c.deleted_at IS NULL AND c.last_message_id IS NOT NULL
+      AND (s.last_message_id IS NULL OR s.last_message_id <> c.last_message_id)`;
+}
+
+/**
+ * The message just newer than `messageId` in its conversation (the anchor to re-read the page that
+ * holds an edited message with startingAfter). messages (app_id, id) then (app_id, conversation_id, created_at).
+ */
+export function newerMessageAnchor(appId: string, conversationId: string, messageId: string): Sql {
+  return sql`SELECT n.id FROM messages m
+    JOIN messages n ON n.app_id = m.app_id AND n.conversation_id = m.conversation_id AND n.created_at > m.created_at
+    WHERE m.app_id = ${appId} AND m.id = ${messageId} AND m.conversation_id = ${conversationId}
+    ORDER BY n.created_at ASC LIMIT 1`;
 }

@@ -1,0 +1,451 @@
+// Webhooks end to end, on both databases: the simulator signs and POSTs over real HTTP to the
+// worker's receiver, which stores, plans and fetches into a real SQLite file / PostgreSQL database.
+// No scheduled sync runs in these tests (SYNC_CRON is a date far away) unless a test asks for one.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatStatus } from "../../src/cli/format.ts";
+import { loadConfig } from "../../src/config/index.ts";
+import { loadWebhookSettings } from "../../src/config/webhooks.ts";
+import { loadWorkerSettings } from "../../src/config/worker.ts";
+import { createLogger } from "../../src/log.ts";
+import { startSimulator } from "../../src/simulator/index.ts";
+import type { Simulator } from "../../src/simulator/types.ts";
+import { contentHash } from "../../src/store/hash.ts";
+import { sql } from "../../src/store/sql/shared.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { runMirrorJob } from "../../src/sync/jobs.ts";
+import { readStatus } from "../../src/sync/status.ts";
+import { signWebhook } from "../../src/sync/webhooks/verify.ts";
+import { createTalkJSClient } from "../../src/talkjs/client.ts";
+import { startWorker } from "../../src/worker/worker.ts";
+import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { expectMirrorEquals } from "../sync/harness.ts";
+
+const silent = () =>
+  createLogger({
+    level: "silent",
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+let apps = 0;
+
+describe.each(PROVIDERS)("webhooks on %s", (provider) => {
+  const skip = provider === "postgresql" && !postgresAvailable();
+  let db: TestDatabase;
+  let store: Store;
+  let dir: string;
+
+  beforeAll(async () => {
+    if (skip) return;
+    db = await freshDatabase(provider);
+    store = await openStore({ url: db.url });
+    dir = mkdtempSync(path.join(os.tmpdir(), "talkjs-mirror-webhooks-"));
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const newSim = (conversations = 20) =>
+    startSimulator({ conversations, seed: 7 + apps, appId: `hooks_${provider}_${process.pid}_${++apps}` });
+
+  const env = (
+    sim: Simulator,
+    inbox: string,
+    extra: Record<string, string> = {},
+  ): Record<string, string> => ({
+    TALKJS_APP_ID: sim.appId,
+    TALKJS_SECRET_KEY: sim.secretKey,
+    TALKJS_API_URL: sim.url,
+    TALKJS_RATE_LIMIT_PER_SECOND: "2000",
+    TALKJS_RATE_LIMIT_BURST: "2000",
+    DATABASE_URL: db.url,
+    METRICS_HOST: "127.0.0.1",
+    METRICS_PORT: "0",
+    WEBHOOK_HOST: "127.0.0.1",
+    WEBHOOK_PORT: "0",
+    WEBHOOK_INBOX_PATH: inbox,
+    SYNC_CRON: "0 0 1 1 *",
+    RECONCILE_CRON: "0 0 1 1 *",
+    ...extra,
+  });
+  const start = async (sim: Simulator, extra: Record<string, string> = {}) => {
+    const inbox = path.join(dir, `${sim.appId}.webhooks.db`);
+    const settings = env(sim, inbox, extra);
+    const config = loadConfig(settings, { requireTalkJS: true });
+    const webhooks = loadWebhookSettings(settings, config.database, config.talkjs?.secretKey);
+    const worker = await startWorker(
+      config,
+      { ...loadWorkerSettings(settings), ...(webhooks ? { webhooks } : {}) },
+      { logger: silent() },
+    );
+    await worker.jobs.idle(); // the initial backfill
+    return { worker, inbox, url: worker.webhookUrl as string };
+  };
+  const inboxRows = (file: string): number => {
+    const d = new Database(file, { readonly: true });
+    try {
+      return (d.prepare("SELECT COUNT(*) AS n FROM webhook_events").get() as { n: number }).n;
+    } finally {
+      d.close();
+    }
+  };
+  const post = (url: string, body: string, headers: Record<string, string>) =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const signed = (key: string, body: string, ts = String(Date.now())) => ({
+    "x-talkjs-timestamp": ts,
+    "x-talkjs-signature": signWebhook(key, ts, body),
+  });
+  const messageRow = async (appId: string, id: string) =>
+    (
+      await store.queryRaw(
+        sql`SELECT text, content_hash, deleted_at FROM messages WHERE app_id = ${appId} AND id = ${id}`,
+      )
+    )[0];
+  const backlog = async (appId: string) => (await store.webhookWork.backlog(appId)).queued;
+
+  it.skipIf(skip)(
+    "refuses bad signatures, stale timestamps, oversize and malformed bodies without storing them; accepts the previous key; stores a duplicate once",
+    async () => {
+      const sim = await newSim(3);
+      const previous = "sk_test_rotated_out";
+      const { worker, inbox, url } = await start(sim, { TALKJS_SECRET_KEY_PREVIOUS: previous });
+      try {
+        const body = JSON.stringify({
+          type: "user.updated",
+          createdAt: Date.now(),
+          data: { user: { id: "nobody" } },
+        });
+        expect((await post(url, body, signed("sk_test_wrong", body))).status).toBe(401);
+        expect((await post(url, body, { "x-talkjs-timestamp": String(Date.now()) })).status).toBe(401);
+        const stale = String(Date.now() - 6 * 60_000);
+        expect((await post(url, body, signed(sim.secretKey, body, stale))).status).toBe(400);
+        const big = JSON.stringify({ type: "message.sent", data: { pad: "x".repeat(1_100_000) } });
+        expect((await post(url, big, signed(sim.secretKey, big))).status).toBe(400);
+        expect((await post(url, "not json", signed(sim.secretKey, "not json"))).status).toBe(400);
+        const res = await post(url, body, signed(sim.secretKey, body));
+        expect((await res.text()).includes(sim.secretKey)).toBe(false);
+        expect(inboxRows(inbox)).toBe(1);
+        // The retry of the same delivery, and the previous key during a rotation.
+        expect((await post(url, body, signed(sim.secretKey, body))).status).toBe(200);
+        expect(inboxRows(inbox)).toBe(1);
+        const other = JSON.stringify({ type: "user.updated", createdAt: 1, data: { user: { id: "other" } } });
+        expect((await post(url, other, signed(previous, other))).status).toBe(200);
+        expect(inboxRows(inbox)).toBe(2);
+        // Wrong method or path: nothing stored either.
+        expect((await fetch(url)).status).toBe(405);
+        const m = parseMetrics(await (await fetch(`${worker.url}/metrics`)).text());
+        expect(m.get('talkjs_mirror_webhook_events_rejected_total{reason="bad_signature"}')).toBe(2);
+        expect(m.get('talkjs_mirror_webhook_events_rejected_total{reason="stale_timestamp"}')).toBe(1);
+        expect(m.get('talkjs_mirror_webhook_events_rejected_total{reason="oversize"}')).toBe(1);
+        expect(m.get('talkjs_mirror_webhook_events_rejected_total{reason="malformed"}')).toBe(1);
+        expect(m.get("talkjs_mirror_webhook_events_deduplicated_total")).toBe(1);
+        expect(m.get('talkjs_mirror_webhook_events_received_total{type="user.updated"}')).toBe(2);
+        expect(m.get('talkjs_mirror_webhook_queue_depth{stage="inbox"}')).toBeGreaterThanOrEqual(0);
+        expect(m.get('talkjs_mirror_webhook_queue_depth{stage="queue"}')).toBeGreaterThanOrEqual(0);
+      } finally {
+        await worker.stop();
+        await sim.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    "a message, an edit of an old message, a REST deletion and a user reach the mirror by webhook alone",
+    async () => {
+      const sim = await newSim(10);
+      const { worker, url } = await start(sim);
+      sim.webhooks.configure({ url });
+      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+      try {
+        const [a, b, c] = sim.allConversations().filter((x) => sim.messages(x.id).length >= 2);
+        if (!a || !b || !c) throw new Error("too few conversations with messages");
+        const sent = sim.addMessage(a.id, { senderId: "hook_user_1", text: "hello by webhook" });
+        const old = sim.messages(b.id).at(-1);
+        if (!old) throw new Error("no message");
+        const edited = sim.editMessage(b.id, old.id, { text: "edited long after" });
+        await client.deleteConversation(c.id);
+        sim.putUser("hook_user_2", { name: "Created by webhook" });
+        await waitFor("the new message", async () => (await messageRow(sim.appId, sent.id)) !== undefined);
+        await waitFor(
+          "the edit",
+          async () => (await messageRow(sim.appId, old.id))?.content_hash === contentHash(edited),
+        );
+        await waitFor(
+          "the deletion",
+          async () => (await store.getConversation(sim.appId, c.id))?.deletedAt != null,
+        );
+        await waitFor("the user", async () => {
+          const [u] = await store.queryRaw(
+            sql`SELECT name FROM users WHERE app_id = ${sim.appId} AND id = ${"hook_user_2"}`,
+          );
+          return u?.name === "Created by webhook";
+        });
+        // No scheduled sync ran: only the initial backfill and webhook fetches.
+        expect(await store.lastRunOfKind(sim.appId, "sync")).toBeNull();
+        const m = parseMetrics(await (await fetch(`${worker.url}/metrics`)).text());
+        expect(
+          m.get('talkjs_mirror_webhook_event_to_mirror_seconds_count{kind="hook_conversation"}'),
+        ).toBeGreaterThan(0);
+      } finally {
+        await client.close();
+        await worker.stop();
+        await sim.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)("status shows the webhook backlog and its lag from the database", async () => {
+    const appId = `hooks_status_${provider}_${++apps}`;
+    const now = Date.now();
+    expect((await readStatus(store, appId, now)).webhooks).toEqual({
+      queued: 0,
+      oldestQueuedAt: null,
+      lagMs: 0,
+    });
+    await store.webhookWork.enqueue(appId, [
+      { kind: "hook_conversation", key: "c1", at: new Date(now - 4_000) },
+      { kind: "hook_user", key: "u1", at: new Date(now - 1_000) },
+    ]);
+    const status = await readStatus(store, appId, now);
+    expect(status.webhooks).toEqual({
+      queued: 2,
+      oldestQueuedAt: new Date(now - 4_000).toISOString(),
+      lagMs: 4_000,
+    });
+    expect(formatStatus(status)).toContain("Webhooks: 2 fetches queued");
+  });
+
+  it.skipIf(skip)("a scheduled job is not starved by a steady stream of webhooks", async () => {
+    const sim = await newSim(10);
+    const { worker, url } = await start(sim);
+    sim.webhooks.configure({ url });
+    try {
+      const ids = sim.allConversations().map((c) => c.id);
+      let last: { id: string } | undefined;
+      for (let i = 0; i < 100; i++) {
+        last = sim.addMessage(ids[i % ids.length] as string, { senderId: "steady", text: `s${i}` });
+        if (i === 25) worker.jobs.request("sync");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await worker.jobs.idle();
+      expect((await store.lastRunOfKind(sim.appId, "sync"))?.status).toBe("succeeded");
+      const lastId = last?.id as string;
+      await waitFor("the last message", async () => (await messageRow(sim.appId, lastId)) !== undefined);
+      await waitFor("the queue to drain", async () => (await backlog(sim.appId)) === 0);
+    } finally {
+      await worker.stop();
+      await sim.close();
+    }
+  });
+
+  it.skipIf(skip)("dropped webhooks are healed by the next scheduled sync", async () => {
+    const sim = await newSim(10);
+    const { worker, url } = await start(sim);
+    sim.webhooks.configure({ url, faults: { drop: 1 } });
+    try {
+      const [a] = sim.allConversations();
+      if (!a) throw new Error("no conversations");
+      const sent = sim.addMessage(a.id, { senderId: "u_drop", text: "never announced" });
+      await sim.webhooks.idle();
+      expect(sim.webhooks.stats.dropped).toBeGreaterThan(0);
+      expect(sim.webhooks.stats.attempts).toBe(0);
+      expect(await messageRow(sim.appId, sent.id)).toBeUndefined();
+      worker.jobs.request("sync"); // what the next SYNC_CRON tick does
+      await worker.jobs.idle();
+      expect((await messageRow(sim.appId, sent.id))?.content_hash).toBe(contentHash(sent));
+    } finally {
+      await worker.stop();
+      await sim.close();
+    }
+  });
+
+  it.skipIf(skip)(
+    "300 mixed mutations at 50/s with duplicated, reordered and delayed deliveries leave the mirror exact but for deleted messages",
+    async () => {
+      const sim = await newSim(30);
+      const { worker, inbox, url } = await start(sim);
+      sim.webhooks.configure({
+        url,
+        faults: { duplicate: 0.1, reorder: 0.1, delay: 0.05, delayMs: 300 },
+      });
+      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+      let seed = 1;
+      const rand = () => {
+        seed = (seed * 48_271) % 2_147_483_647;
+        return seed / 2_147_483_647;
+      };
+      const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
+      const deletedMessages = new Set<string>();
+      const usersPut = new Set<string>();
+      try {
+        for (let i = 0; i < 300; i++) {
+          const conv = pick(sim.allConversations());
+          if (!conv) break;
+          const r = rand();
+          if (r < 0.5) sim.addMessage(conv.id, { senderId: `mix_${i % 7}`, text: `m${i}` });
+          else if (r < 0.7) {
+            const m = pick(sim.messages(conv.id));
+            if (m) sim.editMessage(conv.id, m.id, { text: `edit ${i}` });
+          } else if (r < 0.8) {
+            const m = pick(sim.messages(conv.id));
+            if (m && sim.deleteMessage(conv.id, m.id)) deletedMessages.add(m.id);
+          } else if (r < 0.95) {
+            const id = `mixuser_${i % 11}`;
+            sim.putUser(id, { name: `name ${i}` });
+            usersPut.add(id);
+          } else if (sim.allConversations().length > 10) await client.deleteConversation(conv.id);
+          await new Promise((res) => setTimeout(res, 20)); // 50 mutations per second
+        }
+        await sim.webhooks.idle();
+        expect(sim.webhooks.stats.failed).toBe(0);
+        // Everything received has been planned and fetched.
+        await waitFor("the inbox and the queue to drain", async () => {
+          const d = new Database(inbox, { readonly: true });
+          const pending = (
+            d.prepare("SELECT COUNT(*) AS n FROM webhook_events WHERE processed_at IS NULL").get() as {
+              n: number;
+            }
+          ).n;
+          d.close();
+          return pending === 0 && (await backlog(sim.appId)) === 0;
+        });
+        expect(await store.lastRunOfKind(sim.appId, "sync")).toBeNull();
+        await expectMirrorEquals({ sim, appId: sim.appId }, store, { deletedMustBeMarked: true });
+        // Messages: every live one exact; the deleted ones still live in the mirror (no webhook
+        // marks a message deleted: `reconcile --messages` does), nothing else extra.
+        const rows = await store.queryRaw(
+          sql`SELECT m.id, m.content_hash, m.deleted_at FROM messages m JOIN conversations c
+            ON c.app_id = m.app_id AND c.id = m.conversation_id
+            WHERE m.app_id = ${sim.appId} AND c.deleted_at IS NULL`,
+        );
+        const mirrored = new Map(rows.map((r) => [String(r.id), r]));
+        const problems: string[] = [];
+        const live = new Set<string>();
+        for (const c of sim.allConversations()) {
+          for (const m of sim.messages(c.id)) {
+            live.add(m.id);
+            const row = mirrored.get(m.id);
+            if (!row) problems.push(`${m.id}: missing`);
+            else if (row.content_hash !== contentHash(m)) problems.push(`${m.id}: differs`);
+          }
+        }
+        for (const id of mirrored.keys()) {
+          if (!live.has(id) && !deletedMessages.has(id)) problems.push(`${id}: never existed`);
+        }
+        expect(problems.slice(0, 10)).toEqual([]);
+        for (const id of usersPut) {
+          const [u] = await store.queryRaw(
+            sql`SELECT name FROM users WHERE app_id = ${sim.appId} AND id = ${id}`,
+          );
+          expect(u?.name).toBe(sim.user(id)?.name);
+        }
+      } finally {
+        await client.close();
+        await worker.stop();
+        await sim.close();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(skip)(
+    "a worker killed with SIGKILL right after acknowledging applies the event on restart",
+    async () => {
+      const sim = await newSim(10);
+      const inbox = path.join(dir, `${sim.appId}.webhooks.db`);
+      const logger = silent();
+      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+      const ctx = { client, store, appId: sim.appId, logger };
+      const settings = {
+        clockSkewMs: 5_000,
+        maxDeleteShare: 0.1,
+        mirrorMessages: true,
+        messageConcurrency: 2,
+        backfillConcurrency: 1,
+      };
+      await runMirrorJob(ctx, "backfill", { settings });
+      // An edit of an old message: no sync would see it (only a deep reconcile), so only the event can.
+      const [conv] = sim.allConversations().filter((c) => sim.messages(c.id).length >= 2);
+      const old = conv ? sim.messages(conv.id).at(-1) : undefined;
+      if (!conv || !old) throw new Error("no message");
+      const edited = sim.editMessage(conv.id, old.id, { text: "edited before the crash" });
+      // This test holds the app's run lock, so the child can store the event but never apply it.
+      const lock = await store.acquireRunLock(sim.appId, {
+        kind: "sync",
+        pid: process.pid,
+        host: os.hostname(),
+      });
+      if (!lock) throw new Error("lock");
+      let child: ChildProcess | undefined;
+      try {
+        child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run"], {
+          env: { ...process.env, ...env(sim, inbox), LOG_LEVEL: "info" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout?.on("data", (c: Buffer) => {
+          out += String(c);
+        });
+        const url = await waitFor(
+          "the child's webhook endpoint",
+          async () => /"endpoint":"(http:[^"]+\/webhooks\/talkjs)"/.exec(out)?.[1],
+        );
+        const body = JSON.stringify({
+          type: "message.updated",
+          createdAt: Date.now(),
+          data: { conversation: { id: conv.id }, message: edited },
+        });
+        expect((await post(url, body, signed(sim.secretKey, body))).status).toBe(200);
+        child.kill("SIGKILL");
+        await new Promise((r) => child?.once("exit", r));
+        expect((await messageRow(sim.appId, old.id))?.content_hash).not.toBe(contentHash(edited));
+      } finally {
+        if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await lock.release();
+      }
+      const { worker } = await start(sim);
+      try {
+        await waitFor(
+          "the recovered edit",
+          async () => (await messageRow(sim.appId, old.id))?.content_hash === contentHash(edited),
+        );
+      } finally {
+        await worker.stop();
+        await client.close();
+        await sim.close();
+      }
+    },
+    60_000,
+  );
+});
