@@ -180,7 +180,7 @@ describe("apply-then faults", () => {
       method: "POST",
       body: JSON.stringify([documented(0)]),
     });
-    await expect.poll(() => s.appStore("copy")?.messages("c1").length).toBe(1);
+    await expect.poll(() => s.appStore("copy")?.messages("c1")?.length).toBe(1);
     expect((await answer).status).toBe(200);
   });
 });
