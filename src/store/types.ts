@@ -5,6 +5,7 @@ import type { DatabaseProvider } from "./database-url.ts";
 import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
 import type { PrivacyStore } from "./privacy.ts";
+import type { RestoreStore } from "./restore.ts";
 import type { Sql } from "./sql/shared.ts";
 import type { UserStore } from "./users.ts";
 
@@ -214,6 +215,8 @@ export interface Store {
   readonly privacy: PrivacyStore;
   /** The archived files' tables (message_files, file_blobs). */
   readonly files: FileStore;
+  /** restore_ledger and the mirror reads `restore` sends from. */
+  readonly restore: RestoreStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],
