@@ -34,6 +34,11 @@ const OWN_SETTINGS = [
   "FILES_ALLOW_PRIVATE_HOSTS",
   "FILES_GONE_AFTER_DAYS",
   "FILES_CRON",
+  "RESTORE_TALKJS_APP_ID",
+  "RESTORE_TALKJS_SECRET_KEY",
+  "RESTORE_TALKJS_API_URL",
+  "RESTORE_IMPORT_SHAPE",
+  "RESTORE_IMPORT_BATCH_SIZE",
 ] as const;
 
 /** Setting names a config file may hold: ours plus the TalkJS client's (TALKJS_OPTION_SETTINGS). */

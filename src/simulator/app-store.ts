@@ -92,8 +92,10 @@ export class AppStore {
     private readonly seed: number,
     conversationCount: number,
     private readonly now: () => number,
+    /** An app that starts with nothing, not even the generated user pool (a restore's target). */
+    empty = false,
   ) {
-    this.poolSize = userPoolSize(conversationCount);
+    this.poolSize = empty ? 0 : userPoolSize(conversationCount);
     const generatedAt = now();
     this.directory = new UserDirectory(seed, this.poolSize, generatedAt, now);
     const skeletons = generateSkeletons(conversationCount, seed, generatedAt);

@@ -85,7 +85,7 @@ class SimulatorImpl implements Simulator {
       this.apps.set(appId, {
         appId,
         secretKey: `sk_test_${appId}`,
-        store: new AppStore(seed + i + 1, 0, now),
+        store: new AppStore(seed + i + 1, 0, now, true),
         files: extraFiles,
         listing: this.app.listing,
         importing,
