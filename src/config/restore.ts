@@ -25,7 +25,10 @@ export interface RestoreSettings {
  * Reads the target's settings. RESTORE_TALKJS_APP_ID names the target (the `--to-app` flag sets
  * it); its key is RESTORE_TALKJS_SECRET_KEY, or the source's key when the target IS the source.
  */
-export function readRestoreSettings(env: Env, source: TalkJSSettings): RestoreSettings {
+export function readRestoreSettings(
+  env: Env,
+  source: Omit<TalkJSSettings, "secretKey"> & { secretKey?: string | undefined },
+): RestoreSettings {
   const appId = readString(env, "RESTORE_TALKJS_APP_ID");
   if (appId === undefined)
     throw new ConfigError("RESTORE_TALKJS_APP_ID", "Name the app to restore into (--to-app ID).");
@@ -37,9 +40,10 @@ export function readRestoreSettings(env: Env, source: TalkJSSettings): RestoreSe
       "RESTORE_TALKJS_SECRET_KEY",
       `Set it to the secret key of the target app ${appId} (sk_live_… or sk_test_…).`,
     );
+  const { secretKey: _sourceKey, ...tuning } = source;
   return {
     target: {
-      ...source,
+      ...tuning,
       appId,
       secretKey,
       baseUrl: readHttpUrl(env, "RESTORE_TALKJS_API_URL", source.baseUrl ?? "https://api.talkjs.com"),
