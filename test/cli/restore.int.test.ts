@@ -1,0 +1,186 @@
+// `talkjs-mirror restore` as a real process, on SQLite and PostgreSQL: a dry run (the default)
+// sends nothing to TalkJS (the simulator's request log); a restore killed with kill -9 at about
+// 25%, 50% and 75% and run again leaves the target with every message exactly once; restoring
+// into the mirrored app needs --into-source, and with it brings back exactly the conversations
+// deleted at TalkJS, importing nothing into the live ones.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/log.ts";
+import { startSimulator } from "../../src/simulator/index.ts";
+import type { Simulator } from "../../src/simulator/types.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { runMirrorJob } from "../../src/sync/jobs.ts";
+import { compareRestore } from "../../src/sync/restore/compare.ts";
+import { importable } from "../../src/sync/restore/engine.ts";
+import { createTalkJSClient } from "../../src/talkjs/client.ts";
+import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { runCli, spawnCli } from "./run-cli.ts";
+
+const SETTINGS = {
+  clockSkewMs: 5_000,
+  maxDeleteShare: 0.5,
+  mirrorMessages: true,
+  mirrorUsers: true,
+  messageConcurrency: 3,
+  backfillConcurrency: 1,
+};
+const logger = createLogger({ level: "silent" });
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe.each(PROVIDERS)("restore command on %s", (provider) => {
+  const skip = provider === "postgresql" && !postgresAvailable();
+  let db: TestDatabase;
+  let sim: Simulator;
+  let store: Store;
+  let env: Record<string, string>;
+  const source = `rsc_${provider}`;
+  const target = `${source}_b`;
+
+  /** Mirrors `appId` of the simulator into the test database (in-process, like the harness). */
+  async function mirror(appId: string, kind: "backfill" | "reconcile" = "backfill"): Promise<void> {
+    const client = createTalkJSClient({
+      appId,
+      secretKey: `sk_test_${appId}`,
+      baseUrl: sim.url,
+      rateLimit: { perSecond: 10_000, burst: 10_000 },
+      logger,
+    });
+    try {
+      await runMirrorJob({ client, store, appId, logger }, kind, {
+        settings: SETTINGS,
+        allowMassDelete: true,
+      });
+    } finally {
+      await client.close();
+    }
+  }
+
+  beforeAll(async () => {
+    if (skip) return;
+    db = await freshDatabase(provider);
+    store = await openStore({ url: db.url });
+    sim = await startSimulator({ conversations: 40, seed: 21, apps: [source, target] });
+    await mirror(source);
+    env = {
+      TALKJS_APP_ID: source,
+      TALKJS_SECRET_KEY: sim.secretKey,
+      TALKJS_API_URL: sim.url,
+      TALKJS_RATE_LIMIT_PER_SECOND: "1000",
+      TALKJS_RATE_LIMIT_BURST: "1000",
+      RESTORE_TALKJS_SECRET_KEY: `sk_test_${target}`,
+      DATABASE_URL: db.url,
+      LOG_LEVEL: "warn",
+    };
+  });
+  afterAll(async () => {
+    if (skip) return;
+    await store?.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  const targetMessages = () =>
+    (sim.appStore(target)?.allConversations() ?? []).reduce(
+      (n, c) => n + (sim.appStore(target)?.messages(c.id)?.length ?? 0),
+      0,
+    );
+
+  it.skipIf(skip)("a dry run (the default without --yes) sends nothing and prints the plan", async () => {
+    sim.clearRequestLog();
+    const r = await runCli(["restore", "--to-app", target], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dry run: nothing sent/);
+    expect(r.stdout).toMatch(/system message\(s\) \(the import refuses them\)/);
+    expect(sim.requestLog).toEqual([]);
+    const json = await runCli(["restore", "--to-app", target, "--yes", "--dry-run", "--json"], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ conversations: 40, targetAppId: target });
+    expect(sim.requestLog).toEqual([]);
+    // the target key never appears
+    expect(r.stdout + r.stderr + json.stdout + json.stderr).not.toContain(`sk_test_${target}`);
+  });
+
+  it.skipIf(skip)("--to-app naming the mirrored app itself needs --into-source", async () => {
+    const r = await runCli(["restore", "--to-app", source, "--yes"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--into-source/);
+  });
+
+  it.skipIf(skip)(
+    "killed with kill -9 at ~25%, ~50% and ~75%, then run again: every message exactly once",
+    async () => {
+      let total = 0;
+      for (const c of await store.restore.conversations(source, {
+        ids: null,
+        since: null,
+        includeDeleted: false,
+      }))
+        total += (await store.restore.messages(source, c.conversation.id, false)).filter(importable).length;
+      expect(total).toBeGreaterThan(300);
+      sim.setOptions({ latencyMs: 8 });
+      for (const share of [0.25, 0.5, 0.75]) {
+        const child = spawnCli(["restore", "--to-app", target, "--yes", "--quiet"], env);
+        child.stdout?.resume();
+        child.stderr?.resume();
+        const closed = new Promise((r) => child.on("close", r));
+        await until(`${share * 100}% imported`, () => targetMessages() >= total * share);
+        child.kill("SIGKILL");
+        await closed;
+      }
+      sim.setOptions({ latencyMs: 0 });
+      const pending = await store.restore.counts(target, source);
+      expect((pending["message:applied"] ?? 0) + (pending["message:pending"] ?? 0)).toBeGreaterThan(0);
+      const r = await runCli(["restore", "--to-app", target, "--yes", "--json"], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(targetMessages()).toBe(total);
+      const counts = await store.restore.counts(target, source);
+      expect(counts["message:applied"]).toBe(total);
+      expect(counts["message:pending"]).toBeUndefined();
+      await mirror(target);
+      expect(
+        await compareRestore(
+          { store, appId: source },
+          { store, appId: target },
+          { conversationIds: null, includeDeleted: false },
+        ),
+      ).toEqual([]);
+    },
+  );
+
+  it.skipIf(skip)("--into-source brings back exactly the 3 conversations deleted at TalkJS", async () => {
+    const victims = sim.allConversations().slice(0, 3);
+    const expected = new Map(victims.map((c) => [c.id, sim.messages(c.id).filter(importable).length]));
+    for (const c of victims) sim.deleteConversation(c.id);
+    await mirror(source, "reconcile");
+    for (const c of victims) expect((await store.getConversation(source, c.id))?.deletedAt).not.toBeNull();
+    sim.clearRequestLog();
+    // Into the source, the source's key is the target's (RESTORE_TALKJS_SECRET_KEY unset).
+    const { RESTORE_TALKJS_SECRET_KEY: _other, ...sourceEnv } = env;
+    const r = await runCli(
+      ["restore", "--to-app", source, "--into-source", "--include-deleted", "--yes", "--json"],
+      sourceEnv,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const imported = new Set(
+      sim.requestLog
+        .filter((q) => q.method === "POST" && q.path.includes("/import/"))
+        .map((q) => decodeURIComponent(q.path.split("/")[5] ?? "")),
+    );
+    expect([...imported].sort()).toEqual(
+      [...expected.keys()].filter((id) => (expected.get(id) ?? 0) > 0).sort(),
+    );
+    for (const [id, n] of expected) expect(sim.messages(id)).toHaveLength(n);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      messagesImported: [...expected.values()].reduce((a, b) => a + b, 0),
+    });
+  });
+});
