@@ -293,7 +293,7 @@ async function startProgress(
 }
 
 const RESTORE_HELP = `Usage: talkjs-mirror restore --to-app ID [--conversations id,…|--since DATE|--all]
-       [--include-deleted] [--skip-existing] [--into-source] [--dry-run] [--yes] [common options]
+       [--include-deleted] [--skip-existing] [--into-source] [--dry-run] [--yes] [--verify] [common options]
 
 Puts the mirror of TALKJS_APP_ID back into app ID: users (batch PUT), conversations (PUT) with
 their participants' access and notify, then every user message through TalkJS's import endpoint,
@@ -303,7 +303,9 @@ reset, the process killed) is read back and matched message by message before an
 sent; run it again after any failure. A target conversation that already has messages gets only
 the missing ones (matched on sender, timestamp and text, counting repeats); --skip-existing leaves
 it alone. Without --yes (or with --dry-run) nothing is sent: the plan is printed (counts, requests,
-time at the target's rate, what cannot be restored faithfully). Target credentials:
+time at the target's rate, what cannot be restored faithfully). --verify then mirrors the target
+into a scratch database and compares it with the mirror modulo the fields that cannot survive
+(exit 1 on any difference). Target credentials:
 RESTORE_TALKJS_SECRET_KEY (and RESTORE_TALKJS_API_URL); never printed. Restoring into the mirrored
 app itself needs --into-source. --conversations restores those ids (deleted ones too); --since
 those active since DATE; --include-deleted adds conversations and messages deleted at TalkJS.`;
@@ -321,6 +323,7 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     "dry-run": { type: "boolean", default: false },
     yes: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
+    verify: { type: "boolean", default: false },
   });
   if (values.help) return inv.out(RESTORE_HELP);
   const selectors = [values.conversations !== undefined, values.since !== undefined, values.all === true];
@@ -379,7 +382,7 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     batchSize: restore.batchSize,
     targetRatePerSecond: restore.target.rateLimit?.perSecond ?? 8,
   };
-  if (dryRun) {
+  if (dryRun && values.verify !== true) {
     try {
       const plan = await planRestore(store, options);
       inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
@@ -395,20 +398,27 @@ async function restoreCommand(inv: Invocation): Promise<void> {
   const target = createTalkJSClient({ ...restore.target, logger, signal: signals.signal });
   let last = 0;
   try {
-    const summary = await runRestore(store, target, {
-      ...options,
-      signal: signals.signal,
-      onProgress: (p) => {
-        if (values.quiet === true) return;
-        const now = Date.now();
-        if (now - last < 1000 && p.conversationsDone < p.conversations) return;
-        last = now;
-        process.stderr.write(
-          `restore: ${p.conversationsDone}/${p.conversations} conversations, ${p.messagesImported} messages imported\n`,
-        );
-      },
-    });
-    inv.out(values.json ? JSON.stringify(summary) : formatSummary(summary));
+    if (dryRun) {
+      const plan = await planRestore(store, options);
+      inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
+    } else {
+      const summary = await runRestore(store, target, {
+        ...options,
+        signal: signals.signal,
+        onProgress: (p) => {
+          if (values.quiet === true) return;
+          const now = Date.now();
+          if (now - last < 1000 && p.conversationsDone < p.conversations) return;
+          last = now;
+          process.stderr.write(
+            `restore: ${p.conversationsDone}/${p.conversations} conversations, ${p.messagesImported} messages imported\n`,
+          );
+        },
+      });
+      inv.out(values.json ? JSON.stringify(summary) : formatSummary(summary));
+    }
+    if (values.verify === true)
+      await verifyCommandPart(inv, store, target, options, config, logger, values.json === true);
   } catch (error) {
     const signal = signals.received();
     if (!signal) throw error;
@@ -417,6 +427,52 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     signals.dispose();
     await target.close().catch(() => {});
     await store.close();
+  }
+}
+
+/** restore --verify: mirror the target into a scratch SQLite database and compare; exit 1 on differences. */
+async function verifyCommandPart(
+  inv: Invocation,
+  store: import("./store/store.ts").Store,
+  target: import("./talkjs/client.ts").TalkJSClient,
+  options: import("./sync/restore/types.ts").RestoreOptions,
+  config: AppConfig,
+  logger: import("pino").Logger,
+  json: boolean,
+): Promise<void> {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const { parseDatabaseUrl } = await import("./store/database-url.ts");
+  const { migrateDatabase } = await import("./store/migrate.ts");
+  const { openStore } = await import("./store/store.ts");
+  const { verifyRestore } = await import("./sync/restore/verify.ts");
+  const dir = await mkdtemp(path.join(tmpdir(), "talkjs-mirror-verify-"));
+  const url = `file:${path.join(dir, "target.db")}`;
+  try {
+    await migrateDatabase(parseDatabaseUrl(url));
+    const scratch = await openStore({ url });
+    let diffs: string[];
+    try {
+      diffs = await verifyRestore(store, scratch, target, options, config.sync, logger);
+    } finally {
+      await scratch.close();
+    }
+    inv.out(
+      json
+        ? JSON.stringify({ verify: { differences: diffs } })
+        : [
+            `round trip: ${diffs.length} difference(s) beyond the documented list`,
+            ...diffs.slice(0, 50).map((d) => `  ${d}`),
+          ].join("\n"),
+    );
+    if (diffs.length > 0)
+      throw new MirrorError(
+        "RESTORE_VERIFY_DIFFERS",
+        `${diffs.length} difference(s) between the source mirror and the restored app`,
+      );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

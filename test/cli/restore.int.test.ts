@@ -89,6 +89,7 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
     await db?.drop();
   });
 
+  const writes = () => sim.requestLog.filter((r) => r.method !== "GET");
   const targetMessages = () =>
     (sim.appStore(target)?.allConversations() ?? []).reduce(
       (n, c) => n + (sim.appStore(target)?.messages(c.id)?.length ?? 0),
@@ -153,6 +154,22 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
           { conversationIds: null, includeDeleted: false },
         ),
       ).toEqual([]);
+      // --verify: the target mirrored into a scratch database equals the mirror; one message lost → exit 1
+      const verified = await runCli(["restore", "--to-app", target, "--yes", "--verify"], env);
+      expect(verified.code, verified.stderr).toBe(0);
+      expect(verified.stdout).toMatch(/^round trip: 0 difference\(s\) beyond the documented list$/m);
+      const lossy = sim
+        .appStore(target)
+        ?.allConversations()
+        .find((c) => c.lastMessage !== null);
+      if (!lossy?.lastMessage) throw new Error("no conversation with messages");
+      sim.appStore(target)?.deleteMessage(lossy.id, lossy.lastMessage.id);
+      sim.clearRequestLog();
+      const broken = await runCli(["restore", "--to-app", target, "--dry-run", "--verify"], env);
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toContain(`conversation ${lossy.id}: 1 message(s) missing in the target`);
+      expect(broken.stderr).toMatch(/RESTORE_VERIFY_DIFFERS/);
+      expect(writes()).toEqual([]); // a dry run with --verify only reads
     },
   );
 

@@ -33,15 +33,26 @@ function userDiff(a: MirroredUser, b: MirroredUser): string[] {
 export async function compareRestore(
   source: { store: Store; appId: string },
   target: { store: Store; appId: string },
-  opts: { conversationIds: readonly string[] | null; includeDeleted: boolean },
+  opts: { conversationIds: readonly string[] | null; includeDeleted: boolean; since?: Date | null },
 ): Promise<string[]> {
   const out: string[] = [];
-  const filter = { ids: opts.conversationIds, since: null, includeDeleted: opts.includeDeleted };
+  const filter = {
+    ids: opts.conversationIds,
+    since: opts.since ?? null,
+    includeDeleted: opts.includeDeleted,
+  };
   const a = await source.store.restore.conversations(source.appId, filter);
+  // The target side: exactly the conversations restored (all live ones when all were).
+  const restoredIds =
+    opts.conversationIds === null && filter.since === null ? null : a.map((c) => c.conversation.id);
   const b = new Map(
-    (await target.store.restore.conversations(target.appId, { ...filter, includeDeleted: false })).map(
-      (c) => [c.conversation.id, c],
-    ),
+    (
+      await target.store.restore.conversations(target.appId, {
+        ids: restoredIds,
+        since: null,
+        includeDeleted: false,
+      })
+    ).map((c) => [c.conversation.id, c]),
   );
   for (const c of a) {
     const id = c.conversation.id;
