@@ -381,6 +381,7 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     importShape: restore.importShape,
     batchSize: restore.batchSize,
     targetRatePerSecond: restore.target.rateLimit?.perSecond ?? 8,
+    concurrency: restore.target.maxConcurrency ?? 4,
   };
   if (dryRun && values.verify !== true) {
     try {

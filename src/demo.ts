@@ -11,6 +11,7 @@ import { buildReport } from "./analytics/report.ts";
 import { formatVerifyBound } from "./cli/verify-format.ts";
 import { defaultFilesDir } from "./config/files.ts";
 import { loadConfig } from "./config/index.ts";
+import { DEMO_TARGET_APP, demoRestore } from "./demo-restore.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { openMirror } from "./mirror.ts";
 import { startSimulator } from "./simulator/index.ts";
@@ -64,7 +65,8 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   rmSync(filesDir, { recursive: true, force: true });
 
   const started = Date.now();
-  const simulator = await startSimulator({ conversations, seed });
+  // A second, empty app: the restore round trip's target (./demo-restore.ts).
+  const simulator = await startSimulator({ conversations, seed, apps: ["demo", DEMO_TARGET_APP] });
   out(`Simulated TalkJS app "${simulator.appId}" with ${conversations} conversations at ${simulator.url}`);
   const config = loadConfig(
     {
@@ -153,6 +155,7 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
         `verify found ${sampled.differing} differing conversation(s), e.g. ${sampled.differences[0]?.id}`,
       );
     }
+    await demoRestore(store, simulator.appId, config, mirror.logger, out);
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
     out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));

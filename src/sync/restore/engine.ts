@@ -239,7 +239,7 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
       .map((e) => e.sourceId),
   );
   let conversationsDone = 0;
-  for (const c of source.conversations) {
+  const one = async (c: SourceConversation): Promise<void> => {
     signal?.throwIfAborted();
     const conv = c.conversation;
     if (!convsDone.has(conv.id)) {
@@ -269,7 +269,24 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
       conversations: source.conversations.length,
       messagesImported: summary.messagesImported,
     });
-  }
+  };
+  // Conversations are independent (each has its own ledger rows and read-back), so several go at
+  // once; one conversation's imports stay in order. After a failure no new conversation starts,
+  // the ones in flight finish their current request, then the first error is thrown.
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < source.conversations.length) {
+      const c = source.conversations[next++] as SourceConversation;
+      try {
+        await one(c);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 4) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
 type LedgerOf = (

@@ -19,6 +19,8 @@ export interface RestoreOptions {
   batchSize: number;
   /** The target's pace (requests/s), for the plan's time estimate. */
   targetRatePerSecond: number;
+  /** Conversations restored at once (default 4; the client's limits still apply). */
+  concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
 }
