@@ -151,6 +151,26 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
     expect(runs.filter((r) => r.kind === "restore").map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
   });
 
+  it("one restore per target at a time: a second one is refused while the first holds the lock", async () => {
+    const store = fixture.store;
+    const a = await twoApps(store);
+    const held = await store.acquireRunLock(`restore→${a.target}`, {
+      kind: "restore",
+      pid: 1,
+      host: "other",
+    });
+    expect(held).not.toBeNull();
+    try {
+      await expect(runRestore(store, a.targetClient, a.options())).rejects.toMatchObject({
+        code: "RESTORE_LOCKED",
+      });
+      expect(imports(a.sim)).toEqual([]);
+    } finally {
+      await held?.release();
+    }
+    expect((await runRestore(store, a.targetClient, a.options())).messagesImported).toBeGreaterThan(0);
+  });
+
   it("the script shape in batches of 100 restores the same", async () => {
     const store = fixture.store;
     const a = await twoApps(store, { sim: { importShape: "script" } });

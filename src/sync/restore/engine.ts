@@ -11,6 +11,7 @@
 //  - an import whose outcome is unknown (timeout, reset, 5xx, garbled answer) is never resent
 //    blindly: the conversation is read back and matched again first.
 
+import { hostname } from "node:os";
 import { MirrorError } from "../../errors.ts";
 import type { LedgerEntry, SourceConversation } from "../../store/restore.ts";
 import type { Store } from "../../store/store.ts";
@@ -166,6 +167,32 @@ export async function runRestore(
     importRequests: 0,
     readBacks: 0,
   };
+  // One restore per target at a time (two at once would each import what the other has not
+  // recorded yet). A lock the kernel frees with the process, like the run lock: kill -9 never blocks
+  // the rerun.
+  const lockKey = `restore→${o.targetAppId}`;
+  const lock = await store.acquireRunLock(lockKey, { kind: "restore", pid: process.pid, host: hostname() });
+  if (!lock) {
+    const holder = await store.describeRunLock(lockKey);
+    throw new MirrorError(
+      "RESTORE_LOCKED",
+      `another restore into app "${o.targetAppId}" is running${holder ? ` (pid ${holder.pid} on ${holder.host})` : ""}; try again when it has finished`,
+    );
+  }
+  try {
+    return await lockedRestore(store, client, o, plan, summary);
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
+
+async function lockedRestore(
+  store: Store,
+  client: TalkJSClient,
+  o: RestoreOptions,
+  plan: RestorePlan,
+  summary: RestoreSummary,
+): Promise<RestoreSummary> {
   const runId = await store.startRun(o.sourceAppId, "restore");
   const statsBefore = { rateLimited: client.stats.rateLimited, pausedMs: client.stats.pausedMs };
   const finish = (status: "succeeded" | "failed", error: string | null) =>
