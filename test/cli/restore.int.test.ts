@@ -196,6 +196,15 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
       [...expected.keys()].filter((id) => (expected.get(id) ?? 0) > 0).sort(),
     );
     for (const [id, n] of expected) expect(sim.messages(id)).toHaveLength(n);
+    // old → new ids: every restored message's new id is in the ledger, once, and exists at TalkJS
+    for (const [id, n] of expected) {
+      const rows = await store.restore.ofConversation(source, source, id);
+      const newIds = rows.map((r) => r.targetId);
+      expect(rows.filter((r) => r.status === "applied")).toHaveLength(n);
+      expect(new Set(newIds).size).toBe(n);
+      const live = new Set(sim.messages(id).map((m) => m.id));
+      expect(newIds.every((t) => t !== null && live.has(t))).toBe(true);
+    }
     expect(JSON.parse(r.stdout)).toMatchObject({
       messagesImported: [...expected.values()].reduce((a, b) => a + b, 0),
     });

@@ -18,7 +18,7 @@ import type { Store } from "../../store/store.ts";
 import type { TalkJSClient } from "../../talkjs/client.ts";
 import { isRetryable, TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message, MirroredUser, UserUpdate } from "../../talkjs/types.ts";
-import { MessageBag, matchMissing } from "./match.ts";
+import { MessageBag, matchMissing, messageKey } from "./match.ts";
 import { fingerprint, importItem } from "./payload.ts";
 import {
   NOT_RESTORABLE_FIELDS,
@@ -316,6 +316,50 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
   if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
+/** Records the target id of every applied message of a conversation that has none yet (one read-back). */
+async function mapTargetIds(
+  store: Store,
+  client: TalkJSClient,
+  o: RestoreOptions,
+  conversationId: string,
+  messages: readonly Message[],
+  summary: RestoreSummary,
+  ledger: LedgerOf,
+): Promise<void> {
+  const entries = new Map(
+    (await store.restore.ofConversation(o.targetAppId, o.sourceAppId, conversationId)).map((e) => [
+      e.sourceId,
+      e,
+    ]),
+  );
+  const unmapped = messages.filter(
+    (m) => entries.get(m.id)?.status === "applied" && !entries.get(m.id)?.targetId,
+  );
+  if (unmapped.length === 0) return;
+  const bag = new MessageBag(await readBack(client, conversationId, o.signal));
+  summary.readBacks++;
+  for (const m of messages) {
+    const known = entries.get(m.id)?.targetId;
+    if (known) bag.claim(messageKey(m), known);
+  }
+  const rows = [];
+  for (const m of unmapped) {
+    const id = bag.take(messageKey(m));
+    const e = entries.get(m.id);
+    if (id !== null)
+      rows.push(
+        ledger("message", m.id, {
+          conversationId,
+          status: "applied",
+          targetId: id,
+          batch: e?.batch ?? null,
+          fingerprint: e?.fingerprint ?? null,
+        }),
+      );
+  }
+  await store.restore.write(rows);
+}
+
 type LedgerOf = (
   kind: "message",
   sourceId: string,
@@ -393,6 +437,11 @@ async function restoreMessages(
       await store.restore.write(rows("applied"));
       summary.messagesImported += batch.length;
     }
-    if (!unknown) return;
+    if (unknown) continue;
+    // Into the source app: learn the new ids of what was imported (old → new in the ledger's
+    // target_id), the link a mirror needs to tell a restored message from a new one.
+    if (o.sourceAppId === o.targetAppId)
+      await mapTargetIds(store, client, o, conversationId, messages, summary, ledger);
+    return;
   }
 }

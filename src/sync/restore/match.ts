@@ -35,6 +35,13 @@ export class MessageBag {
     return id ?? null;
   }
 
+  /** Claims the target message `id` (known from the ledger) so no other source message gets it. */
+  claim(key: MessageKey, id: string): void {
+    const list = this.#ids.get(key);
+    const i = list?.indexOf(id) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+  }
+
   get size(): number {
     let n = 0;
     for (const l of this.#ids.values()) n += l.length;
