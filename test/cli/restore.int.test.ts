@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { Simulator } from "../../src/simulator/types.ts";
+import { sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runMirrorJob } from "../../src/sync/jobs.ts";
 import { compareRestore } from "../../src/sync/restore/compare.ts";
@@ -205,6 +206,17 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
       const live = new Set(sim.messages(id).map((m) => m.id));
       expect(newIds.every((t) => t !== null && live.has(t))).toBe(true);
     }
+    // The next pass mirrors the restored messages as rows of their own; v_restored_messages links
+    // each to the row it restores, so they are not new, unrelated messages.
+    await mirror(source, "reconcile");
+    for (const c of victims) expect((await store.getConversation(source, c.id))?.deletedAt).toBeNull();
+    const linked = await store.queryRaw(
+      sql`SELECT r.message_id, r.restored_from, r.conversation_id FROM v_restored_messages r
+        JOIN messages m ON m.app_id = r.app_id AND m.id = r.message_id
+        JOIN messages o ON o.app_id = r.app_id AND o.id = r.restored_from AND o.conversation_id = m.conversation_id
+        WHERE r.app_id = ${source}`,
+    );
+    expect(linked).toHaveLength([...expected.values()].reduce((a, b) => a + b, 0));
     expect(JSON.parse(r.stdout)).toMatchObject({
       messagesImported: [...expected.values()].reduce((a, b) => a + b, 0),
     });

@@ -344,7 +344,7 @@ async function mapTargetIds(
   }
   const rows = [];
   for (const m of unmapped) {
-    const id = bag.take(messageKey(m));
+    const id = bag.take(messageKey(m), m.id);
     const e = entries.get(m.id);
     if (id !== null)
       rows.push(

@@ -29,8 +29,11 @@ export class MessageBag {
   }
 
   /** Claims one target message with this key: its id, or null when none is left. */
-  take(key: MessageKey): string | null {
+  take(key: MessageKey, preferId?: string): string | null {
     const list = this.#ids.get(key);
+    // Into the source app a message may still be there under its own id: that one, not a twin.
+    const i = preferId === undefined ? -1 : (list?.indexOf(preferId) ?? -1);
+    if (list && i >= 0) return list.splice(i, 1)[0] ?? null;
     const id = list?.shift();
     return id ?? null;
   }
@@ -60,11 +63,11 @@ export function matchMissing(
   applied: readonly Message[],
   todo: readonly Message[],
 ): { present: { message: Message; targetId: string }[]; missing: Message[] } {
-  for (const m of applied) bag.take(messageKey(m));
+  for (const m of applied) bag.take(messageKey(m), m.id);
   const present: { message: Message; targetId: string }[] = [];
   const missing: Message[] = [];
   for (const m of todo) {
-    const id = bag.take(messageKey(m));
+    const id = bag.take(messageKey(m), m.id);
     if (id === null) missing.push(m);
     else present.push({ message: m, targetId: id });
   }
