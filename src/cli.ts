@@ -441,40 +441,21 @@ async function verifyCommandPart(
   logger: import("pino").Logger,
   json: boolean,
 ): Promise<void> {
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const path = await import("node:path");
-  const { parseDatabaseUrl } = await import("./store/database-url.ts");
-  const { migrateDatabase } = await import("./store/migrate.ts");
-  const { openStore } = await import("./store/store.ts");
-  const { verifyRestore } = await import("./sync/restore/verify.ts");
-  const dir = await mkdtemp(path.join(tmpdir(), "talkjs-mirror-verify-"));
-  const url = `file:${path.join(dir, "target.db")}`;
-  try {
-    await migrateDatabase(parseDatabaseUrl(url));
-    const scratch = await openStore({ url });
-    let diffs: string[];
-    try {
-      diffs = await verifyRestore(store, scratch, target, options, config.sync, logger);
-    } finally {
-      await scratch.close();
-    }
-    inv.out(
-      json
-        ? JSON.stringify({ verify: { differences: diffs } })
-        : [
-            `round trip: ${diffs.length} difference(s) beyond the documented list`,
-            ...diffs.slice(0, 50).map((d) => `  ${d}`),
-          ].join("\n"),
+  const { verifyIntoScratch } = await import("./cli/restore-verify.ts");
+  const diffs = await verifyIntoScratch(store, target, options, config.sync, logger);
+  inv.out(
+    json
+      ? JSON.stringify({ verify: { differences: diffs } })
+      : [
+          `round trip: ${diffs.length} difference(s) beyond the documented list`,
+          ...diffs.slice(0, 50).map((d) => `  ${d}`),
+        ].join("\n"),
+  );
+  if (diffs.length > 0)
+    throw new MirrorError(
+      "RESTORE_VERIFY_DIFFERS",
+      `${diffs.length} difference(s) between the source mirror and the restored app`,
     );
-    if (diffs.length > 0)
-      throw new MirrorError(
-        "RESTORE_VERIFY_DIFFERS",
-        `${diffs.length} difference(s) between the source mirror and the restored app`,
-      );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 const commands: Record<string, (inv: Invocation) => Promise<void>> = {
