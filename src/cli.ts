@@ -422,7 +422,15 @@ async function restoreCommand(inv: Invocation): Promise<void> {
       await verifyCommandPart(inv, store, target, options, config, logger, values.json === true);
   } catch (error) {
     const signal = signals.received();
-    if (!signal) throw error;
+    if (!signal) {
+      // The client's 401 names the source's settings; the target's are the ones to check.
+      if (error instanceof MirrorError && error.code === "TALKJS_HTTP_401")
+        throw new MirrorError(
+          "RESTORE_TARGET_UNAUTHORIZED",
+          `app ${restore.target.appId} rejected the credentials (HTTP 401): check RESTORE_TALKJS_SECRET_KEY and --to-app`,
+        );
+      throw error;
+    }
     throw new StoppedOnRequest(signal, `stopped on request (${signal}); run restore again to finish`);
   } finally {
     signals.dispose();

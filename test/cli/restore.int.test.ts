@@ -111,6 +111,19 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
     expect(r.stdout + r.stderr + json.stdout + json.stderr).not.toContain(`sk_test_${target}`);
   });
 
+  it.skipIf(skip)(
+    "a wrong target key: exit 1 naming RESTORE_TALKJS_SECRET_KEY, the key never printed",
+    async () => {
+      const r = await runCli(["restore", "--to-app", target, "--yes"], {
+        ...env,
+        RESTORE_TALKJS_SECRET_KEY: "sk_test_wrong_key_123",
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/RESTORE_TARGET_UNAUTHORIZED.*RESTORE_TALKJS_SECRET_KEY/);
+      expect(r.stdout + r.stderr).not.toContain("sk_test_wrong_key_123");
+    },
+  );
+
   it.skipIf(skip)("--to-app naming the mirrored app itself needs --into-source", async () => {
     const r = await runCli(["restore", "--to-app", source, "--yes"], env);
     expect(r.code).toBe(2);
