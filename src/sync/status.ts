@@ -41,6 +41,8 @@ export interface MirrorStatus {
   lastSyncedAt: string | null;
   streams: StreamStatus[];
   lastRuns: Partial<Record<RunKind, RunStatusLine>>;
+  /** The last `restore` of this mirror into an app (a run of the CLI, not of the mirror's jobs). */
+  lastRestore: RunStatusLine | null;
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -70,6 +72,7 @@ export async function readStatus(
     const run = await store.lastRunOfKind(appId, kind);
     if (run) lastRuns[kind] = runLine(run);
   }
+  const restore = await store.lastRunOfKind(appId, "restore");
   return {
     appId,
     live: stats.live,
@@ -83,6 +86,7 @@ export async function readStatus(
     lastSyncedAt: iso(stats.lastSyncedAt),
     streams,
     lastRuns,
+    lastRestore: restore ? runLine(restore) : null,
   };
 }
 

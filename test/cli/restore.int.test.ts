@@ -157,6 +157,14 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
       const r = await runCli(["restore", "--to-app", target, "--yes", "--json"], env);
       expect(r.code, r.stderr).toBe(0);
       expect(targetMessages()).toBe(total);
+      // status shows the last restore from sync_runs (the killed runs stay as they were left)
+      const status = await runCli(["status"], env);
+      expect(status.stdout).toMatch(
+        new RegExp(
+          `^ {2}restore {4}#\\d+ succeeded .* user messages ${total}, imported \\d+, already there \\d+`,
+          "m",
+        ),
+      );
       const counts = await store.restore.counts(target, source);
       expect(counts["message:applied"]).toBe(total);
       expect(counts["message:pending"]).toBeUndefined();
