@@ -193,6 +193,9 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
       expect(broken.stderr).toMatch(/RESTORE_VERIFY_DIFFERS/);
       expect(writes()).toEqual([]); // a dry run with --verify only reads
     },
+    // Eight CLI processes (three killed, a full restore, status, two verifying mirrors): about 25 s
+    // alone, several times that on a loaded 2-core machine.
+    240_000,
   );
 
   it.skipIf(skip)("--into-source brings back exactly the 3 conversations deleted at TalkJS", async () => {
