@@ -28,6 +28,7 @@ Commands:
   purge       Hard-delete rows deleted at TalkJS before an age (--deleted-before 90d --yes).
   export      Write the mirror as NDJSON (optionally gzipped, optionally with messages) to a file or stdout.
   verify      Check a random sample of the mirror against TalkJS (read-only); exit 1 if anything differs.
+  restore     Put the mirror back into a TalkJS app, exactly once (--to-app ID; dry run without --yes).
   migrate     Apply pending database migrations to DATABASE_URL and exit.
   demo        Start a simulated TalkJS app, mirror it into a SQLite file and report.
   simulator   Serve a simulated TalkJS REST API on loopback (for tests, demos and benchmarks).
@@ -291,6 +292,180 @@ async function startProgress(
   });
 }
 
+const RESTORE_HELP = `Usage: talkjs-mirror restore --to-app ID [--conversations id,…|--since DATE|--all]
+       [--include-deleted] [--skip-existing] [--into-source] [--dry-run] [--yes] [--verify] [common options]
+
+Puts the mirror of TALKJS_APP_ID back into app ID: users (batch PUT), conversations (PUT) with
+their participants' access and notify, then every user message through TalkJS's import endpoint,
+with its original timestamp and readBy. Exactly once: every import is recorded in restore_ledger
+before and after it is sent, and a conversation whose last import had an unknown outcome (timeout,
+reset, the process killed) is read back and matched message by message before anything more is
+sent; run it again after any failure. A target conversation that already has messages gets only
+the missing ones (matched on sender, timestamp and text, counting repeats); --skip-existing leaves
+it alone. Without --yes (or with --dry-run) nothing is sent: the plan is printed (counts, requests,
+time at the target's rate, what cannot be restored faithfully). --verify then mirrors the target
+into a scratch database and compares it with the mirror modulo the fields that cannot survive
+(exit 1 on any difference). Target credentials:
+RESTORE_TALKJS_SECRET_KEY (and RESTORE_TALKJS_API_URL); never printed. Restoring into the mirrored
+app itself needs --into-source. --conversations restores those ids (deleted ones too); --since
+those active since DATE; --include-deleted adds conversations and messages deleted at TalkJS.`;
+
+/** restore: the mirror (read) → a TalkJS app (write), exactly once through restore_ledger. */
+async function restoreCommand(inv: Invocation): Promise<void> {
+  const { values, settings } = parseCommand(inv, {
+    "to-app": { type: "string" },
+    conversations: { type: "string" },
+    since: { type: "string" },
+    all: { type: "boolean", default: false },
+    "include-deleted": { type: "boolean", default: false },
+    "skip-existing": { type: "boolean", default: false },
+    "into-source": { type: "boolean", default: false },
+    "dry-run": { type: "boolean", default: false },
+    yes: { type: "boolean", default: false },
+    quiet: { type: "boolean", default: false },
+    verify: { type: "boolean", default: false },
+  });
+  if (values.help) return inv.out(RESTORE_HELP);
+  const selectors = [values.conversations !== undefined, values.since !== undefined, values.all === true];
+  if (selectors.filter(Boolean).length > 1)
+    throw new ConfigError("--conversations", "--conversations, --since and --all exclude each other");
+  const layered = layerSettings(
+    settings,
+    typeof values["to-app"] === "string" ? { RESTORE_TALKJS_APP_ID: values["to-app"] } : {},
+  );
+  knownSecrets.push(layered.RESTORE_TALKJS_SECRET_KEY);
+  const config = loadConfig(layered, {
+    requireTalkJS: layered.TALKJS_SECRET_KEY !== undefined,
+    isTTY: process.stderr.isTTY === true,
+  });
+  const appId = config.appId;
+  if (!appId) throw new ConfigError("TALKJS_APP_ID", "is required: the mirrored app to restore from (--app)");
+  const { readRestoreSettings } = await import("./config/restore.ts");
+  const restore = readRestoreSettings(
+    layered,
+    config.talkjs ?? { appId, baseUrl: layered.TALKJS_API_URL ?? "https://api.talkjs.com" },
+  );
+  if (restore.intoSource && values["into-source"] !== true)
+    throw new ConfigError(
+      "--to-app",
+      `is the mirrored app ${appId} itself; pass --into-source to restore into it (this is how deleted conversations come back)`,
+    );
+  let since: Date | null = null;
+  if (typeof values.since === "string") {
+    since = new Date(values.since);
+    if (Number.isNaN(since.getTime()))
+      throw new ConfigError("--since", `"${values.since}" is not a date (2026-01-31)`);
+  }
+  const ids =
+    typeof values.conversations === "string"
+      ? values.conversations
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "")
+      : null;
+  const dryRun = values["dry-run"] === true || values.yes !== true;
+  const { migrateDatabase } = await import("./store/migrate.ts");
+  const { openStore } = await import("./store/store.ts");
+  const { loggerFor } = await import("./mirror.ts");
+  const { planRestore, runRestore } = await import("./sync/restore/engine.ts");
+  const { formatPlan, formatSummary } = await import("./cli/restore-format.ts");
+  await migrateDatabase(config.database, { schemaEngineDebug: config.schemaEngineDebug });
+  const store = await openStore(config.database);
+  const options: import("./sync/restore/types.ts").RestoreOptions = {
+    sourceAppId: appId,
+    targetAppId: restore.target.appId,
+    conversationIds: ids,
+    since,
+    includeDeleted: values["include-deleted"] === true,
+    skipExisting: values["skip-existing"] === true,
+    importShape: restore.importShape,
+    batchSize: restore.batchSize,
+    targetRatePerSecond: restore.target.rateLimit?.perSecond ?? 8,
+    concurrency: restore.target.maxConcurrency ?? 4,
+  };
+  if (dryRun && values.verify !== true) {
+    try {
+      const plan = await planRestore(store, options);
+      inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
+    } finally {
+      await store.close();
+    }
+    return;
+  }
+  const signals = abortOnSignals();
+  const logger = loggerFor({ ...config, secrets: [...config.secrets, restore.target.secretKey] }, 2);
+  const { createTalkJSClient } = await import("./talkjs/client.ts");
+  // Its own client, so its own governor: TalkJS limits each app separately.
+  const target = createTalkJSClient({ ...restore.target, logger, signal: signals.signal });
+  let last = 0;
+  try {
+    if (dryRun) {
+      const plan = await planRestore(store, options);
+      inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
+    } else {
+      const summary = await runRestore(store, target, {
+        ...options,
+        signal: signals.signal,
+        onProgress: (p) => {
+          if (values.quiet === true) return;
+          const now = Date.now();
+          if (now - last < 1000 && p.conversationsDone < p.conversations) return;
+          last = now;
+          process.stderr.write(
+            `restore: ${p.conversationsDone}/${p.conversations} conversations, ${p.messagesImported} messages imported\n`,
+          );
+        },
+      });
+      inv.out(values.json ? JSON.stringify(summary) : formatSummary(summary));
+    }
+    if (values.verify === true)
+      await verifyCommandPart(inv, store, target, options, config, logger, values.json === true);
+  } catch (error) {
+    const signal = signals.received();
+    if (!signal) {
+      // The client's 401 names the source's settings; the target's are the ones to check.
+      if (error instanceof MirrorError && error.code === "TALKJS_HTTP_401")
+        throw new MirrorError(
+          "RESTORE_TARGET_UNAUTHORIZED",
+          `app ${restore.target.appId} rejected the credentials (HTTP 401): check RESTORE_TALKJS_SECRET_KEY and --to-app`,
+        );
+      throw error;
+    }
+    throw new StoppedOnRequest(signal, `stopped on request (${signal}); run restore again to finish`);
+  } finally {
+    signals.dispose();
+    await target.close().catch(() => {});
+    await store.close();
+  }
+}
+
+/** restore --verify: mirror the target into a scratch SQLite database and compare; exit 1 on differences. */
+async function verifyCommandPart(
+  inv: Invocation,
+  store: import("./store/store.ts").Store,
+  target: import("./talkjs/client.ts").TalkJSClient,
+  options: import("./sync/restore/types.ts").RestoreOptions,
+  config: AppConfig,
+  logger: import("pino").Logger,
+  json: boolean,
+): Promise<void> {
+  const { verifyIntoScratch } = await import("./cli/restore-verify.ts");
+  const diffs = await verifyIntoScratch(store, target, options, config.sync, logger);
+  inv.out(
+    json
+      ? JSON.stringify({ verify: { differences: diffs } })
+      : [
+          `round trip: ${diffs.length} difference(s) beyond the documented list`,
+          ...diffs.slice(0, 50).map((d) => `  ${d}`),
+        ].join("\n"),
+  );
+  if (diffs.length > 0)
+    throw new MirrorError(
+      "RESTORE_VERIFY_DIFFERS",
+      `${diffs.length} difference(s) between the source mirror and the restored app`,
+    );
+}
+
 const commands: Record<string, (inv: Invocation) => Promise<void>> = {
   async help(inv) {
     inv.out(USAGE);
@@ -322,6 +497,7 @@ const commands: Record<string, (inv: Invocation) => Promise<void>> = {
     }
   },
   backfill: (inv) => runJob("backfill", inv),
+  restore: restoreCommand,
   sync: (inv) => runJob("sync", inv),
   reconcile: (inv) => runJob("reconcile", inv),
   async status(inv) {

@@ -6,11 +6,13 @@
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { Logger } from "pino";
 import { renderTable } from "./analytics/render.ts";
 import { buildReport } from "./analytics/report.ts";
+import { verifyIntoScratch } from "./cli/restore-verify.ts";
 import { formatVerifyBound } from "./cli/verify-format.ts";
 import { defaultFilesDir } from "./config/files.ts";
-import { loadConfig } from "./config/index.ts";
+import { type AppConfig, loadConfig } from "./config/index.ts";
 import { ConfigError, MirrorError } from "./errors.ts";
 import { openMirror } from "./mirror.ts";
 import { startSimulator } from "./simulator/index.ts";
@@ -25,10 +27,12 @@ import type { Store } from "./store/store.ts";
 import { BlobDir } from "./sync/file-blobs.ts";
 import { type MirrorJobSummary, runMirrorJob } from "./sync/jobs.ts";
 import { withRunLock } from "./sync/lock.ts";
+import { runRestore } from "./sync/restore/engine.ts";
+import type { RestoreOptions } from "./sync/restore/types.ts";
 import type { RunSummary } from "./sync/run.ts";
 import { runUsersReconcile } from "./sync/users.ts";
 import { runVerify } from "./sync/verify.ts";
-import { withoutPushTokens } from "./talkjs/client.ts";
+import { createTalkJSClient, withoutPushTokens } from "./talkjs/client.ts";
 import { bytes, count, duration, perSecond } from "./units.ts";
 
 export const DEMO_USAGE = `Usage: talkjs-mirror demo [--conversations 3000] [--seed 42] [--database file:./talkjs-mirror-demo.db]
@@ -64,7 +68,8 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   rmSync(filesDir, { recursive: true, force: true });
 
   const started = Date.now();
-  const simulator = await startSimulator({ conversations, seed });
+  // A second, empty app: the restore round trip's target (./demo-restore.ts).
+  const simulator = await startSimulator({ conversations, seed, apps: ["demo", DEMO_TARGET_APP] });
   out(`Simulated TalkJS app "${simulator.appId}" with ${conversations} conversations at ${simulator.url}`);
   const config = loadConfig(
     {
@@ -153,6 +158,7 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
         `verify found ${sampled.differing} differing conversation(s), e.g. ${sampled.differences[0]?.id}`,
       );
     }
+    await demoRestore(store, simulator.appId, config, mirror.logger, out);
     // The same report `talkjs-mirror report` prints, from the same views.
     out("");
     out(renderTable(await buildReport(store, simulator.appId, { byCustomField: "category" })));
@@ -324,4 +330,58 @@ async function verifyFiles(
   }
   const total = [...seen.values()].reduce((a, b) => a + b, 0);
   return { stored, blobs: seen.size, bytes: total, differences };
+}
+
+/** The mirrored app's empty twin on the demo's simulator: the restore round trip's target. */
+const DEMO_TARGET_APP = "demo-copy";
+
+/**
+ * The restore round trip (`restore --yes --verify`): the demo app's mirror put back into the empty
+ * app demo-copy, which is then mirrored into a scratch database and compared with the mirror
+ * modulo what cannot survive a restore.
+ */
+async function demoRestore(
+  store: Store,
+  sourceAppId: string,
+  config: AppConfig,
+  logger: Logger,
+  out: (line: string) => void,
+): Promise<void> {
+  const talkjs = config.talkjs as NonNullable<AppConfig["talkjs"]>;
+  const started = Date.now();
+  const target = createTalkJSClient({
+    ...talkjs,
+    appId: DEMO_TARGET_APP,
+    secretKey: `sk_test_${DEMO_TARGET_APP}`,
+    logger,
+  });
+  try {
+    const options: RestoreOptions = {
+      sourceAppId,
+      targetAppId: DEMO_TARGET_APP,
+      conversationIds: null,
+      since: null,
+      includeDeleted: false,
+      skipExisting: false,
+      importShape: "documented",
+      batchSize: 10,
+      targetRatePerSecond: talkjs.rateLimit?.perSecond ?? 8,
+    };
+    const summary = await runRestore(store, target, options);
+    const restoredMs = Date.now() - started;
+    const differences = await verifyIntoScratch(store, target, options, config.sync, logger);
+    out(
+      `restore    restored ${count(summary.conversationsPut)} conversations and ${count(summary.messagesImported)} user messages ` +
+        `into app ${DEMO_TARGET_APP} in ${summary.importRequests} imports (${duration(restoredMs, "exact")}); ` +
+        `round trip: ${differences.length} differences beyond the documented list; ` +
+        `${count(summary.plan.notRestorable.systemMessages)} system messages not restorable`,
+    );
+    if (differences.length > 0)
+      throw new MirrorError(
+        "DEMO_VERIFY_FAILED",
+        `the restored app differs from the mirror in ${differences.length} places, e.g. ${differences.slice(0, 3).join("; ")}`,
+      );
+  } finally {
+    await target.close();
+  }
 }

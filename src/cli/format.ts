@@ -109,6 +109,11 @@ export function formatStatus(s: MirrorStatus): string {
         : `  ${kind.padEnd(10)} never`,
     );
   }
+  const r = s.lastRestore;
+  if (r)
+    lines.push(
+      `  ${"restore".padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  user messages ${count(r.fetched)}, imported ${count(r.inserted)}, already there ${count(r.unchanged)}${formatThrottle(r)}${r.error ? `  error: ${r.error}` : ""}`,
+    );
   return lines.join("\n");
 }
 

@@ -2,7 +2,7 @@
 // indexes the listings page through (./sorted-index.ts), the user index, and the paging and
 // filter logic of the listings. Generated conversations stay a skeleton (timestamps and a
 // generator index) until read or changed, so an app of 1M conversations fits in memory.
-import type { Conversation, ConversationFilter, Message, UserId } from "../talkjs/types.ts";
+import type { Conversation, ConversationFilter, Message, Participant, UserId } from "../talkjs/types.ts";
 import {
   type ConversationMeta,
   generateMessages,
@@ -102,8 +102,10 @@ export class AppStore {
     private readonly seed: number,
     conversationCount: number,
     private readonly now: () => number,
+    /** An app that starts with nothing, not even the generated user pool (a restore's target). */
+    empty = false,
   ) {
-    this.poolSize = userPoolSize(conversationCount);
+    this.poolSize = empty ? 0 : userPoolSize(conversationCount);
     const generatedAt = now();
     this.directory = new UserDirectory(seed, this.poolSize, generatedAt, now);
     this.directory.onPut = (user, created) =>
@@ -379,6 +381,16 @@ export class AppStore {
     return this.toConversation(r);
   }
 
+  /** Participant endpoint PUT: adds the user (ReadWrite, notify) or changes their settings. */
+  setParticipant(id: string, userId: UserId, settings: Partial<Participant>): void {
+    const r = this.mustGet(id);
+    const { meta } = this.materialize(r);
+    const current = meta.participants[userId] ?? { access: "ReadWrite", notify: true };
+    meta.participants[userId] = { ...current, ...settings };
+    this.users.add(userId, r);
+    this.directory.ensure(userId);
+  }
+
   removeParticipant(id: string, userId: UserId): void {
     const r = this.mustGet(id);
     const { meta } = this.materialize(r);
@@ -409,12 +421,12 @@ export class AppStore {
       conversationId,
       type,
       senderId: input.senderId ?? null,
-      readBy: [],
+      readBy: input.readBy ?? [],
       text: input.text ?? "New message",
       attachment: input.attachment ?? null,
       ...(input.content !== undefined ? { content: input.content } : {}),
       location: null,
-      origin: "rest",
+      origin: input.origin ?? "rest",
       createdAt: input.createdAt ?? this.now(),
       editedAt: null,
       referencedMessageId: null,

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../errors.ts";
 import { startSimulator } from "./server.ts";
-import type { LimitMode, OffsetTsMode, SimulatorOptions } from "./types.ts";
+import type { ImportShape, LimitMode, OffsetTsMode, SimulatorOptions } from "./types.ts";
 
 export const SIMULATOR_USAGE = `Usage: talkjs-mirror simulator [options]
 
@@ -19,7 +19,11 @@ Options:
   --latency-ms N         added latency per request (default 0)
   --rate-limit N         per-app limit, requests/s sustained, like TalkJS's 9 (default off);
                          past it every request of the app gets 429 until Retry-After passes
-  --rate-burst N         requests allowed at once before the limit bites (default 600)`;
+  --rate-burst N         requests allowed at once before the limit bites (default 600)
+  --apps A,B,…           serve several apps (e.g. demo,demo-copy): the first is generated, the
+                         others start empty (a restore's target); each app's key is sk_test_<app>
+  --import-shape SHAPE   documented|script: the payload the import endpoint accepts (default documented)
+  --import-batch N       most messages per import request (default 10 documented, 100 script)`;
 
 function integer(flag: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
@@ -51,6 +55,9 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: b
         "latency-ms": { type: "string", default: "0" },
         "rate-limit": { type: "string" },
         "rate-burst": { type: "string" },
+        apps: { type: "string" },
+        "import-shape": { type: "string", default: "documented" },
+        "import-batch": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -67,8 +74,24 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: b
   const burst = values["rate-burst"] === undefined ? undefined : str("rate-burst");
   if (burst !== undefined && rate === undefined)
     throw new ConfigError("--rate-burst", "needs --rate-limit (the requests per second sustained)");
+  const apps =
+    values.apps === undefined
+      ? undefined
+      : str("apps")
+          .split(",")
+          .map((a) => a.trim());
+  for (const a of apps ?? [])
+    if (!/^[\w-]+$/.test(a))
+      throw new ConfigError("--apps", `app ids must be letters, digits, _ or -, got "${a}"`);
+  if (apps && new Set(apps).size !== apps.length) throw new ConfigError("--apps", "names an app twice");
+  const importShape = oneOf<ImportShape>("--import-shape", str("import-shape"), ["documented", "script"]);
   return {
     help: values.help === true,
+    ...(apps ? { apps } : {}),
+    importShape,
+    ...(values["import-batch"] === undefined
+      ? {}
+      : { importMaxBatch: integer("--import-batch", str("import-batch"), 1, 10_000) }),
     ...(rate === undefined
       ? {}
       : {
@@ -78,8 +101,8 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions & { help: b
           },
         }),
     port: integer("--port", str("port"), 0, 65535),
-    appId,
-    secretKey,
+    appId: apps ? (apps[0] as string) : appId,
+    secretKey: apps && values["secret-key"] === "sk_test_demo" ? `sk_test_${apps[0]}` : secretKey,
     conversations: integer("--conversations", str("conversations"), 0, 5_000_000),
     seed: integer("--seed", str("seed"), 0, 2 ** 32 - 1),
     offsetTsMode: oneOf<OffsetTsMode>("--offset-ts", str("offset-ts"), ["inclusive", "exclusive"]),
@@ -103,7 +126,10 @@ export async function runSimulatorCli(
     return;
   }
   const sim = await startSimulator(options);
-  out(`TalkJS simulator listening on ${sim.url} (app ${sim.appId}, ${options.conversations} conversations)`);
+  const others = sim.appIds.slice(1);
+  out(
+    `TalkJS simulator listening on ${sim.url} (app ${sim.appId}, ${options.conversations} conversations${others.length > 0 ? `; empty apps ${others.join(", ")}` : ""})`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);

@@ -7,7 +7,7 @@ import { checkAuthorization } from "./auth.ts";
 import type { FileCatalog } from "./files.ts";
 import { errorReply, header, type Query, type Reply, splitPath } from "./http.ts";
 import { parseRestVersion } from "./query.ts";
-import type { DeletedAnchorMode, LimitMode, OffsetTsMode } from "./types.ts";
+import type { DeletedAnchorMode, ImportShape, LimitMode, OffsetTsMode } from "./types.ts";
 
 /** How the listings of an app behave (switchable at run time through Simulator.setOptions). */
 export interface ListingSettings {
@@ -27,6 +27,14 @@ export interface SimulatedApp {
   readonly listing: ListingSettings;
   /** The files its messages point to (served under /files/, outside /v1/). */
   readonly files: FileCatalog;
+  /** How the import endpoint behaves (routes/import.ts). */
+  readonly importing: ImportSettings;
+}
+
+/** The import endpoint's accepted payload and largest batch (switchable through setOptions). */
+export interface ImportSettings {
+  shape: ImportShape;
+  maxBatch: number;
 }
 
 /** A request that reached an app: authorised, with its REST version and the path's parameters. */

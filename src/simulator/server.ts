@@ -35,6 +35,8 @@ class SimulatorImpl implements Simulator {
     reason: "hold",
   };
   private readonly app: SimulatedApp;
+  /** Every app served, by id (the first is `app`). */
+  private readonly apps = new Map<string, SimulatedApp>();
   private latencyMs: number;
   private readonly rateLimit: TokenBucket;
   private readonly faults: FaultEngine;
@@ -57,19 +59,41 @@ class SimulatorImpl implements Simulator {
     const files = new FileCatalog(seed, now);
     files.ttlMs = options.fileUrlTtlMs ?? null;
     this.requestLogLimit = Math.max(1, options.requestLogLimit ?? 100_000);
+    const appIds = options.apps && options.apps.length > 0 ? options.apps : [options.appId ?? "demo"];
+    const importShape = options.importShape ?? "documented";
+    const importing = {
+      shape: importShape,
+      maxBatch: options.importMaxBatch ?? (importShape === "script" ? 100 : 10),
+    };
+    const listing = {
+      offsetTsMode: options.offsetTsMode ?? "exclusive",
+      deletedAnchor: options.deletedAnchor ?? "continue",
+      limitMode: options.limitMode ?? "reject",
+      maxConversationLimit: options.maxConversationLimit ?? 30,
+      maxMessageLimit: options.maxMessageLimit ?? 100,
+    } as const;
     this.app = {
-      appId: options.appId ?? "demo",
-      secretKey: options.secretKey ?? "sk_test_demo",
+      appId: appIds[0] as string,
+      secretKey: options.secretKey ?? `sk_test_${appIds[0]}`,
       store: new AppStore(seed, options.conversations ?? 0, now),
       files,
-      listing: {
-        offsetTsMode: options.offsetTsMode ?? "exclusive",
-        deletedAnchor: options.deletedAnchor ?? "continue",
-        limitMode: options.limitMode ?? "reject",
-        maxConversationLimit: options.maxConversationLimit ?? 30,
-        maxMessageLimit: options.maxMessageLimit ?? 100,
-      },
+      listing: { ...listing },
+      importing,
     };
+    this.apps.set(this.app.appId, this.app);
+    // Further apps (a restore's target): empty, their own key, the same switches.
+    for (const [i, appId] of appIds.slice(1).entries()) {
+      const extraFiles = new FileCatalog(seed + i + 1, now);
+      extraFiles.ttlMs = files.ttlMs;
+      this.apps.set(appId, {
+        appId,
+        secretKey: `sk_test_${appId}`,
+        store: new AppStore(seed + i + 1, 0, now, true),
+        files: extraFiles,
+        listing: this.app.listing,
+        importing,
+      });
+    }
     this.latencyMs = options.latencyMs ?? 0;
     this.rateLimit = new TokenBucket(options.rateLimit ?? null);
     this.faults = new FaultEngine(seed);
@@ -88,9 +112,15 @@ class SimulatorImpl implements Simulator {
     return this.app.store;
   }
 
-  /** The app a request's /v1/{appId}/ names (one app per simulator, for now). */
-  private readonly findApp = (appId: string): SimulatedApp | undefined =>
-    appId === this.app.appId ? this.app : undefined;
+  get appIds(): readonly string[] {
+    return [...this.apps.keys()];
+  }
+  appStore(appId: string): AppStore | undefined {
+    return this.apps.get(appId)?.store;
+  }
+
+  /** The app a request's /v1/{appId}/ names. */
+  private readonly findApp = (appId: string): SimulatedApp | undefined => this.apps.get(appId);
 
   // --- Simulator: data ---
   conversation(id: string) {
@@ -156,6 +186,8 @@ class SimulatorImpl implements Simulator {
     if (options.latencyMs !== undefined) this.latencyMs = options.latencyMs;
     if (options.fileUrlTtlMs !== undefined) this.app.files.ttlMs = options.fileUrlTtlMs;
     if (options.maxMessageLimit !== undefined) this.app.listing.maxMessageLimit = options.maxMessageLimit;
+    if (options.importShape !== undefined) this.app.importing.shape = options.importShape;
+    if (options.importMaxBatch !== undefined) this.app.importing.maxBatch = options.importMaxBatch;
     if (options.rateLimit !== undefined) {
       this.rateLimit.configure(options.rateLimit);
       this.hold = { until: 0, retryAfter: true, reason: "hold" };
@@ -206,8 +238,10 @@ class SimulatorImpl implements Simulator {
     });
     const addr = this.server.address() as AddressInfo;
     this.url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
-    this.app.files.baseUrl = this.url;
-    this.store.fileBaseUrl = this.url;
+    for (const app of this.apps.values()) {
+      app.files.baseUrl = this.url;
+      app.store.fileBaseUrl = this.url;
+    }
   }
 
   close(): Promise<void> {
@@ -277,6 +311,16 @@ class SimulatorImpl implements Simulator {
       } else if (fault?.kind === "status") {
         const headers = fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : undefined;
         answer = { reply: errorReply(fault.status, "injected fault", headers) };
+      } else if (fault?.kind === "apply-then-reset" || fault?.kind === "apply-then-timeout") {
+        // The write happens; the client never learns it did (the non-idempotent hard case).
+        const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);
+        if (fault.kind === "apply-then-reset") {
+          log(0);
+          req.socket.destroy();
+          return;
+        }
+        await sleep(fault.delayMs);
+        answer = { reply };
       } else {
         if (fault?.kind === "slow") await sleep(fault.delayMs);
         const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);

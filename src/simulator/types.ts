@@ -1,6 +1,8 @@
 // Public, in-process interface of the TalkJS API simulator. Tests, benchmarks and the `demo`
 // command program against this; `startSimulator` in ./server.ts implements it.
+
 import type { Conversation, ConversationUpdate, Message, User, UserId, UserUpdate } from "../talkjs/types.ts";
+import type { AppStore } from "./app-store.ts";
 
 /** The docs do not say whether `offsetTs` includes conversations whose timestamp equals it. */
 export type OffsetTsMode = "inclusive" | "exclusive";
@@ -47,7 +49,24 @@ export interface SimulatorOptions {
   requestLogLimit?: number;
   /** POST signed webhooks of every mutation here (see ./webhooks.ts; also Simulator.webhooks.configure). */
   webhookUrl?: string;
+  /**
+   * Every app served, e.g. ["demo", "demo-copy"] (default: just `appId`). The first is the
+   * generated one (`conversations`), the others start empty; each has the secret key
+   * `sk_test_<app>` (the first: `secretKey` when given).
+   */
+  apps?: string[];
+  /** Which payload the import endpoint accepts (default "documented"); see routes/import.ts. */
+  importShape?: ImportShape;
+  /** Most messages one import request may carry (default 10 documented, 100 script). */
+  importMaxBatch?: number;
 }
+
+/**
+ * The two payloads of POST /v1/{appId}/import/conversations/{id}/messages: the documented items
+ * `{text, sender, timestamp, readBy, type, attachmentToken?, custom?}`, or TalkJS's transfer
+ * script's `{sender, createdAt, content, readBy?, type?, custom?}`.
+ */
+export type ImportShape = "documented" | "script";
 
 export type FaultKind =
   | { kind: "status"; status: 400 | 403 | 404 | 429 | 500 | 502 | 503 | 504; retryAfter?: string } // retryAfter: header value, seconds or HTTP date
@@ -56,7 +75,10 @@ export type FaultKind =
   | { kind: "malformed-json" } // 200 with a body that is not JSON
   | { kind: "bad-shape"; body: unknown } // 200 with valid JSON of the wrong shape
   | { kind: "truncate"; keep: number } // 200 listing page with only the first `keep` items, then empty pages after it
-  | { kind: "first-page-only" } // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
+  | { kind: "first-page-only" }
+  // the hard case of a non-idempotent write: the request IS applied, then the answer never comes
+  | { kind: "apply-then-reset" } // apply, then destroy the socket without answering
+  | { kind: "apply-then-timeout"; delayMs: number } // apply, then answer only after `delayMs` // a listing's first page answers normally, any later page (startingAfter/offsetTs) is empty
   // file faults (match: { pathPrefix: "/files/" }):
   | { kind: "reset-mid-body" } // full Content-Length, half the bytes, then the socket is destroyed
   | { kind: "stall-mid-body"; ms: number } // half the bytes, a pause of `ms`, then the rest
@@ -110,6 +132,8 @@ export interface SimulatedMessageInput {
   attachment?: { url: string; size: number } | null;
   /** Content blocks, e.g. `{ type: "file", url, filename, size }` (see addFile). */
   content?: unknown[];
+  readBy?: UserId[]; // default []
+  origin?: Message["origin"]; // default "rest"
 }
 
 export interface SimulatedConversationInput extends ConversationUpdate {
@@ -123,6 +147,10 @@ export interface Simulator {
   readonly url: string;
   readonly appId: string;
   readonly secretKey: string;
+  /** Every app served (see SimulatorOptions.apps). */
+  readonly appIds: readonly string[];
+  /** The state of one served app (for assertions and setup in multi-app tests); undefined if not served. */
+  appStore(appId: string): AppStore | undefined;
 
   // --- the data, for assertions (deep copies in documented API shape) ---
   conversation(id: string): Conversation | undefined;
@@ -184,6 +212,8 @@ export interface Simulator {
         | "rateLimit"
         | "maxMessageLimit"
         | "fileUrlTtlMs"
+        | "importShape"
+        | "importMaxBatch"
       >
     >,
   ): void;

@@ -9,6 +9,7 @@ import { RunLocks } from "./locks.ts";
 import { MessageStore } from "./messages.ts";
 import { type Db, type OpenMode, type OpenStoreConfig, openDatabase } from "./open.ts";
 import { PrivacyStore } from "./privacy.ts";
+import { RestoreStore } from "./restore.ts";
 import { RunStore } from "./runs.ts";
 import { TotalsStore } from "./totals.ts";
 import type { Store } from "./types.ts";
@@ -40,6 +41,7 @@ function storeOver(db: Db): Store {
     webhookWork: new WebhookWorkStore(db),
     users: new UserStore(db),
     privacy: new PrivacyStore(db),
+    restore: new RestoreStore(db),
     upsertConversations: (appId, list, opts) => conversations.upsert(appId, list, opts),
     getConversation: (appId, id) => conversations.get(appId, id),
     countLive: (appId) => conversations.countLive(appId),

@@ -5,6 +5,7 @@ import type { DatabaseProvider } from "./database-url.ts";
 import type { FileStore } from "./files.ts";
 import type { MessageStore } from "./messages.ts";
 import type { PrivacyStore } from "./privacy.ts";
+import type { RestoreStore } from "./restore.ts";
 import type { Sql } from "./sql/shared.ts";
 import type { UserStore } from "./users.ts";
 import type { WebhookWorkStore } from "./webhook-work.ts";
@@ -217,6 +218,8 @@ export interface Store {
   readonly files: FileStore;
   /** The webhook kinds of the work queue (src/sync/webhooks). */
   readonly webhookWork: WebhookWorkStore;
+  /** restore_ledger and the mirror reads `restore` sends from. */
+  readonly restore: RestoreStore;
   upsertConversations(
     appId: string,
     conversations: Conversation[],

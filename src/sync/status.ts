@@ -46,6 +46,8 @@ export interface MirrorStatus {
    * oldest has waited since its newest event arrived: the webhook lag, 0 when nothing waits.
    */
   webhooks: { queued: number; oldestQueuedAt: string | null; lagMs: number };
+  /** The last `restore` of this mirror into an app (a run of the CLI, not of the mirror's jobs). */
+  lastRestore: RunStatusLine | null;
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -75,6 +77,7 @@ export async function readStatus(
     const run = await store.lastRunOfKind(appId, kind);
     if (run) lastRuns[kind] = runLine(run);
   }
+  const restore = await store.lastRunOfKind(appId, "restore");
   return {
     appId,
     live: stats.live,
@@ -89,6 +92,7 @@ export async function readStatus(
     streams,
     lastRuns,
     webhooks: await webhookStatus(store, appId, now),
+    lastRestore: restore ? runLine(restore) : null,
   };
 }
 

@@ -6,7 +6,9 @@ import type {
   ListConversationsParams,
   Message,
   MirroredUser,
+  Participant,
   User,
+  UserUpdate,
 } from "./types.ts";
 import {
   ConversationPageSchema,
@@ -40,6 +42,20 @@ export interface TalkJSClient {
   ): Promise<MirroredUser[]>;
   /** One user, or null when TalkJS answers 404; push tokens already stripped. */
   getUser(id: string, signal?: AbortSignal): Promise<MirroredUser | null>;
+  /** PUT /users: up to 100 users at once, created or merged, all-or-nothing (restore). */
+  putUsers(users: Record<string, UserUpdate>, signal?: AbortSignal): Promise<void>;
+  /** PUT one participant's access and notify (adds the user when not a participant). */
+  putParticipant(
+    conversationId: string,
+    userId: string,
+    settings: { access?: Participant["access"]; notify?: boolean },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /**
+   * POST import/conversations/{id}/messages. NOT idempotent and therefore never retried on a
+   * timeout, reset or 5xx: the error reaches the caller, who must read the target back.
+   */
+  importMessages(conversationId: string, items: readonly unknown[], signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -142,6 +158,26 @@ export function createTalkJSClient(options: TalkJSClientOptions): TalkJSClient {
         signal,
       });
       return r.status === 404 ? null : withoutPushTokens(r.json as User);
+    },
+    async putUsers(users, signal) {
+      await http.request({ method: "PUT", path: `${app}/users`, body: users, signal });
+    },
+    async putParticipant(conversationId, userId, settings, signal) {
+      await http.request({
+        method: "PUT",
+        path: `${conv(conversationId)}/participants/${encodeURIComponent(userId)}`,
+        body: settings,
+        signal,
+      });
+    },
+    async importMessages(conversationId, items, signal) {
+      await http.request({
+        method: "POST",
+        path: `${app}/import/conversations/${encodeURIComponent(conversationId)}/messages`,
+        body: items,
+        retry: false,
+        signal,
+      });
     },
     close: () => http.close(),
   };

@@ -33,6 +33,12 @@ export interface RequestSpec {
   /** Statuses returned as `{status, json: undefined}` instead of thrown (e.g. 404 on get). */
   allowStatus?: number[];
   signal?: AbortSignal;
+  /**
+   * false: a failure is never retried here (a 429 still is: it was not applied). For writes that
+   * are not idempotent (message import): after a timeout or reset the request may have been
+   * applied, and only the caller can find out (by reading the target back) before sending again.
+   */
+  retry?: false;
 }
 
 export interface HttpResult {
@@ -178,6 +184,7 @@ export class HttpTransport {
               Math.min(maxDelayMs, minDelayMs * 2 ** (attemptNumber - 1) * (1 + Math.random())),
             );
             retryThis =
+              spec.retry !== false &&
               isRetryable(error) &&
               !(error.code === "TALKJS_MALFORMED_RESPONSE" && malformed > malformedRetries) &&
               retriesLeft > 0 &&

@@ -174,6 +174,10 @@ describe("demo", () => {
         /^verify {5}408 of 408 conversations sampled against TalkJS: 406 matching, 0 newer, 0 differing, 2 still deleted; every conversation was checked: exactly 0 of 408 \(0%\) differ$/m,
       );
       expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
+      // The restore round trip into the simulator's second app, mirrored back and compared.
+      expect(text).toMatch(
+        /^restore {4}restored 406 conversations and [\d,]+ user messages into app demo-copy in \d+ imports \(.*\); round trip: 0 differences beyond the documented list; [\d,]+ system messages not restorable$/m,
+      );
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");
       expect(text).toContain("  deleted at TalkJS:      2");

@@ -1,0 +1,132 @@
+// The restore half of the store: the restore_ledger (./sql/restore.ts) and the reads of the mirror
+// a restore sends from. The engine (src/sync/restore/) decides; this only reads and writes rows.
+import type { Conversation, Message, MirroredUser, Participant } from "../talkjs/types.ts";
+import type { Db } from "./open.ts";
+import {
+  LEDGER_PARAMS,
+  type LedgerKind,
+  type LedgerRow,
+  ledgerCounts,
+  ledgerOfConversation,
+  ledgerOfKind,
+  sourceConversations,
+  sourceMessages,
+  sourceParticipants,
+  sourceUsers,
+  writeLedger,
+} from "./sql/restore.ts";
+import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+
+export type { LedgerKind, LedgerRow, LedgerStatus } from "./sql/restore.ts";
+
+/** A ledger row as read back. */
+export type LedgerEntry = Pick<
+  LedgerRow,
+  "sourceId" | "conversationId" | "targetId" | "batch" | "status" | "fingerprint"
+>;
+
+/** A conversation to restore: as mirrored, with its participants' settings. */
+export interface SourceConversation {
+  conversation: Conversation;
+  participants: Record<string, Participant>;
+  deletedAt: Date | null;
+}
+
+/** JSON columns come back parsed (PostgreSQL) or as text (SQLite). */
+function json<T>(value: unknown): T {
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+}
+
+function entry(r: Record<string, unknown>): LedgerEntry {
+  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    sourceId: String(r.source_id),
+    conversationId: str(r.conversation_id),
+    targetId: str(r.target_id),
+    batch: r.batch === null || r.batch === undefined ? null : toNumber(r.batch),
+    status: String(r.status) as LedgerRow["status"],
+    fingerprint: str(r.fingerprint),
+  };
+}
+
+export class RestoreStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Writes (inserts or overwrites) ledger rows, committed before this resolves. */
+  async write(rows: readonly LedgerRow[], now: Date = new Date()): Promise<void> {
+    for (const part of chunk(rows, Math.floor(MAX_PARAMS / LEDGER_PARAMS)))
+      await this.#db.client.$executeRaw(writeLedger(this.#db.pg, part, now));
+  }
+
+  async ofKind(targetAppId: string, sourceAppId: string, kind: LedgerKind): Promise<LedgerEntry[]> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      ledgerOfKind(targetAppId, sourceAppId, kind),
+    );
+    return rows.map(entry);
+  }
+
+  async ofConversation(
+    targetAppId: string,
+    sourceAppId: string,
+    conversationId: string,
+  ): Promise<LedgerEntry[]> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      ledgerOfConversation(targetAppId, sourceAppId, conversationId),
+    );
+    return rows.map(entry);
+  }
+
+  /** Rows per `kind:status`, e.g. { "message:applied": 120 }. */
+  async counts(targetAppId: string, sourceAppId: string): Promise<Record<string, number>> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      ledgerCounts(targetAppId, sourceAppId),
+    );
+    return Object.fromEntries(rows.map((r) => [`${String(r.kind)}:${String(r.status)}`, toNumber(r.n)]));
+  }
+
+  async users(appId: string, includeDeleted: boolean): Promise<MirroredUser[]> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      sourceUsers(appId, includeDeleted),
+    );
+    return rows.map((r) => json<MirroredUser>(r.raw));
+  }
+
+  async conversations(
+    appId: string,
+    opts: { ids: readonly string[] | null; since: Date | null; includeDeleted: boolean },
+  ): Promise<SourceConversation[]> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      sourceConversations(this.#db.pg, appId, opts),
+    );
+    const out = new Map<string, SourceConversation>();
+    for (const r of rows)
+      out.set(String(r.id), {
+        conversation: json<Conversation>(r.raw),
+        participants: {},
+        deletedAt: toDate(r.deleted_at),
+      });
+    for (const part of chunk([...out.keys()], MAX_PARAMS - 1)) {
+      const ps = await this.#db.client.$queryRaw<Record<string, unknown>[]>(sourceParticipants(appId, part));
+      for (const p of ps) {
+        const c = out.get(String(p.conversation_id));
+        if (c)
+          c.participants[String(p.user_id)] = {
+            access: String(p.access) as Participant["access"],
+            notify: p.notify === true || p.notify === 1 || p.notify === 1n,
+          };
+      }
+    }
+    return [...out.values()];
+  }
+
+  async messages(appId: string, conversationId: string, includeDeleted: boolean): Promise<Message[]> {
+    const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+      sourceMessages(appId, conversationId, includeDeleted),
+    );
+    return rows.map((r) => json<Message>(r.raw));
+  }
+}

@@ -1,0 +1,102 @@
+// Statements of the restore family: restore_ledger (what `restore` put into a target app, written
+// before and after each request) and the reads of the mirror a restore sends from.
+import { join, type Sql, sql, sqlTimestamp } from "./shared.ts";
+
+export type LedgerKind = "user" | "conversation" | "message";
+export type LedgerStatus = "pending" | "applied";
+
+/** One ledger row as written. */
+export interface LedgerRow {
+  targetAppId: string;
+  sourceAppId: string;
+  kind: LedgerKind;
+  sourceId: string;
+  conversationId: string | null;
+  targetId: string | null;
+  batch: number | null;
+  status: LedgerStatus;
+  fingerprint: string | null;
+}
+
+/** Parameters one written row binds. */
+export const LEDGER_PARAMS = 11;
+
+/**
+ * Writes ledger rows (insert, or overwrite the row of the same key): the intent (`pending`, before
+ * the request) and the outcome (`applied`, after it). A known target id is never forgotten.
+ */
+export function writeLedger(pg: boolean, rows: readonly LedgerRow[], now: Date): Sql {
+  const at = sqlTimestamp(pg, now);
+  const values = rows.map(
+    (r) =>
+      sql`(${r.targetAppId}, ${r.sourceAppId}, ${r.kind}, ${r.sourceId}, ${r.conversationId}, ${r.targetId},
+        ${r.batch}, ${r.status}, ${r.fingerprint}, ${at}, ${at})`,
+  );
+  return sql`INSERT INTO restore_ledger (target_app_id, source_app_id, kind, source_id, conversation_id,
+      target_id, batch, status, fingerprint, created_at, updated_at)
+    VALUES ${join(values)}
+    ON CONFLICT (target_app_id, source_app_id, kind, source_id) DO UPDATE SET
+      conversation_id = excluded.conversation_id,
+      target_id = COALESCE(excluded.target_id, restore_ledger.target_id),
+      batch = excluded.batch,
+      status = excluded.status,
+      fingerprint = excluded.fingerprint,
+      updated_at = excluded.updated_at`;
+}
+
+/** The ledger rows of one kind (users, conversations): by primary key prefix. */
+export function ledgerOfKind(targetAppId: string, sourceAppId: string, kind: LedgerKind): Sql {
+  return sql`SELECT source_id, conversation_id, target_id, batch, status, fingerprint FROM restore_ledger
+    WHERE target_app_id = ${targetAppId} AND source_app_id = ${sourceAppId} AND kind = ${kind}`;
+}
+
+/** The message rows of one conversation (the (target, source, conversation_id) index). */
+export function ledgerOfConversation(targetAppId: string, sourceAppId: string, conversationId: string): Sql {
+  return sql`SELECT source_id, conversation_id, target_id, batch, status, fingerprint FROM restore_ledger
+    WHERE target_app_id = ${targetAppId} AND source_app_id = ${sourceAppId}
+      AND conversation_id = ${conversationId} AND kind = 'message'`;
+}
+
+/** Counts per kind and status: the restore's summary and `status`. */
+export function ledgerCounts(targetAppId: string, sourceAppId: string): Sql {
+  return sql`SELECT kind, status, COUNT(*) AS n FROM restore_ledger
+    WHERE target_app_id = ${targetAppId} AND source_app_id = ${sourceAppId}
+    GROUP BY kind, status`;
+}
+
+/** The mirror's users a restore puts back (live ones; deleted too with `includeDeleted`). */
+export function sourceUsers(appId: string, includeDeleted: boolean): Sql {
+  return includeDeleted
+    ? sql`SELECT id, raw FROM users WHERE app_id = ${appId} ORDER BY id`
+    : sql`SELECT id, raw FROM users WHERE app_id = ${appId} AND deleted_at IS NULL ORDER BY id`;
+}
+
+/**
+ * The mirror's conversations a restore puts back: `ids` (null: all), created or active since
+ * `since` (null: any), deleted ones only with `includeDeleted`. Ordered by id for a stable plan.
+ */
+export function sourceConversations(
+  pg: boolean,
+  appId: string,
+  opts: { ids: readonly string[] | null; since: Date | null; includeDeleted: boolean },
+): Sql {
+  const ids = opts.ids === null ? sql`` : sql` AND id IN (${join(opts.ids.length > 0 ? opts.ids : [""])})`;
+  const since = opts.since === null ? sql`` : sql` AND last_activity_at >= ${sqlTimestamp(pg, opts.since)}`;
+  const deleted = opts.includeDeleted ? sql`` : sql` AND deleted_at IS NULL`;
+  return sql`SELECT id, raw, deleted_at FROM conversations WHERE app_id = ${appId}${ids}${since}${deleted} ORDER BY id`;
+}
+
+/** Participants of the conversations `ids`, with their access and notify. */
+export function sourceParticipants(appId: string, ids: readonly string[]): Sql {
+  return sql`SELECT conversation_id, user_id, access, notify FROM conversation_participants
+    WHERE app_id = ${appId} AND conversation_id IN (${join(ids)})
+    ORDER BY conversation_id, user_id`;
+}
+
+/** One conversation's mirrored messages, oldest first (the (app, conversation, created_at) index). */
+export function sourceMessages(appId: string, conversationId: string, includeDeleted: boolean): Sql {
+  const deleted = includeDeleted ? sql`` : sql` AND deleted_at IS NULL`;
+  return sql`SELECT id, raw FROM messages
+    WHERE app_id = ${appId} AND conversation_id = ${conversationId}${deleted}
+    ORDER BY created_at, id`;
+}
