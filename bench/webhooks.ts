@@ -59,6 +59,9 @@ async function run(provider: DatabaseProvider, s: Scenario): Promise<string> {
     TALKJS_API_URL: sim.url,
     TALKJS_RATE_LIMIT_PER_SECOND: String(s.limit ?? 10_000),
     TALKJS_RATE_LIMIT_BURST: String(s.limit ?? 10_000),
+    // "Lifted" means both client limits: at the default 4 requests in flight and 50 ms per request
+    // the client tops out at 80 requests/s, less than 50 events/s × 2 requests, and the lag grows.
+    TALKJS_MAX_CONCURRENCY: s.limit === null ? "16" : "4",
     DATABASE_URL: db.url,
     METRICS_HOST: "127.0.0.1",
     METRICS_PORT: "0",
