@@ -382,6 +382,7 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     batchSize: restore.batchSize,
     targetRatePerSecond: restore.target.rateLimit?.perSecond ?? 8,
     concurrency: restore.target.maxConcurrency ?? 4,
+    filesDir: config.sync.files?.dir ?? null,
   };
   if (dryRun && values.verify !== true) {
     try {

@@ -366,6 +366,7 @@ async function demoRestore(
       importShape: "documented",
       batchSize: 10,
       targetRatePerSecond: talkjs.rateLimit?.perSecond ?? 8,
+      filesDir: config.sync.files?.dir ?? null,
     };
     const summary = await runRestore(store, target, options);
     const restoredMs = Date.now() - started;

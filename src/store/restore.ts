@@ -10,6 +10,7 @@ import {
   ledgerOfConversation,
   ledgerOfKind,
   sourceConversations,
+  sourceMessageFiles,
   sourceMessages,
   sourceParticipants,
   sourceUsers,
@@ -30,6 +31,20 @@ export interface SourceConversation {
   conversation: Conversation;
   participants: Record<string, Participant>;
   deletedAt: Date | null;
+}
+
+/** A file a mirrored message points to, as the restore sees it. */
+export interface SourceFile {
+  messageId: string;
+  /** -1: the `attachment`; else the index of the `content` file block. */
+  blockIndex: number;
+  /** message_files status: only `stored` files (with their blob) can be re-uploaded. */
+  status: string;
+  sha256: string | null;
+  filename: string | null;
+  /** The archived blob's size (null when not archived). */
+  size: number | null;
+  contentType: string | null;
 }
 
 /** JSON columns come back parsed (PostgreSQL) or as text (SQLite). */
@@ -121,6 +136,33 @@ export class RestoreStore {
       }
     }
     return [...out.values()];
+  }
+
+  /** The file references of `messageIds`, by message id (in block order). */
+  async files(appId: string, messageIds: readonly string[]): Promise<Map<string, SourceFile[]>> {
+    const out = new Map<string, SourceFile[]>();
+    for (const part of chunk(messageIds, MAX_PARAMS - 1)) {
+      if (part.length === 0) continue;
+      const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+        sourceMessageFiles(appId, part),
+      );
+      for (const r of rows) {
+        const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+        const f: SourceFile = {
+          messageId: String(r.message_id),
+          blockIndex: toNumber(r.block_index),
+          status: String(r.status),
+          sha256: str(r.sha256),
+          filename: str(r.filename),
+          size: r.blob_size === null || r.blob_size === undefined ? null : toNumber(r.blob_size),
+          contentType: str(r.content_type),
+        };
+        const list = out.get(f.messageId);
+        if (list) list.push(f);
+        else out.set(f.messageId, [f]);
+      }
+    }
+    return out;
   }
 
   async messages(appId: string, conversationId: string, includeDeleted: boolean): Promise<Message[]> {

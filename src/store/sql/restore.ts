@@ -2,7 +2,7 @@
 // before and after each request) and the reads of the mirror a restore sends from.
 import { join, type Sql, sql, sqlTimestamp } from "./shared.ts";
 
-export type LedgerKind = "user" | "conversation" | "message";
+export type LedgerKind = "user" | "conversation" | "message" | "file";
 export type LedgerStatus = "pending" | "applied";
 
 /** One ledger row as written. */
@@ -99,4 +99,16 @@ export function sourceMessages(appId: string, conversationId: string, includeDel
   return sql`SELECT id, raw FROM messages
     WHERE app_id = ${appId} AND conversation_id = ${conversationId}${deleted}
     ORDER BY created_at, id`;
+}
+
+/**
+ * The file references of some messages with how archiving them went and the archived blob's size
+ * and type (primary key prefix (app_id, message_id); file_blobs by primary key).
+ */
+export function sourceMessageFiles(appId: string, messageIds: readonly string[]): Sql {
+  return sql`SELECT mf.message_id, mf.block_index, mf.status, mf.sha256, mf.filename, mf.declared_size,
+      fb.size AS blob_size, fb.content_type
+    FROM message_files mf LEFT JOIN file_blobs fb ON fb.sha256 = mf.sha256
+    WHERE mf.app_id = ${appId} AND mf.message_id IN (${join(messageIds)})
+    ORDER BY mf.message_id, mf.block_index`;
 }
