@@ -20,6 +20,7 @@ import { planRestore, runRestore } from "../../src/sync/restore/engine.ts";
 import type { ImportShape, RestoreOptions } from "../../src/sync/restore/types.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
 import type { Message } from "../../src/talkjs/types.ts";
+import { createMetrics } from "../../src/worker/metrics.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "talkjs-restore-files-"));
@@ -189,6 +190,23 @@ describe.each(PROVIDERS)("restore with files on %s", (provider) => {
       ),
     ).toEqual([]);
 
+    // /metrics reads the restore from restore_totals (one row), not from this process's counters
+    expect(await store.restore.totals(a.source)).toEqual({
+      runsSucceeded: 1,
+      runsFailed: 0,
+      messagesRestored: summary.messagesImported,
+      filesRestored: summary.filesUploaded,
+    });
+    const metrics = createMetrics({
+      httpStats: () => a.targetClient.stats,
+      totals: async () => null,
+      restores: () => store.restore.totals(a.source),
+    });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('talkjs_mirror_restore_runs_total{outcome="succeeded"} 1');
+    expect(text).toContain(`talkjs_mirror_restored_messages_total ${summary.messagesImported}`);
+    expect(text).toContain(`talkjs_mirror_restored_files_total ${summary.filesUploaded}`);
+
     // a rerun: tokens come from the ledger, nothing is uploaded or imported again
     a.sim.clearRequestLog();
     const replan = await planRestore(store, a.options);
@@ -220,6 +238,9 @@ describe.each(PROVIDERS)("restore with files on %s", (provider) => {
     expect(first + summary.filesUploaded).toBe(distinct);
     expect(summary.filesReused).toBeGreaterThanOrEqual(first);
     expect(uploads(a.sim)).toHaveLength(summary.filesUploaded);
+    const totals = await store.restore.totals(a.source);
+    expect(totals).toMatchObject({ runsSucceeded: 1, runsFailed: 1, filesRestored: distinct });
+    expect(totals?.messagesRestored).toBe(summary.messagesImported);
   });
 
   it("script shape: a message with several file blocks gets each back, and an unknown token is refused", async () => {

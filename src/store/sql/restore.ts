@@ -112,3 +112,30 @@ export function sourceMessageFiles(appId: string, messageIds: readonly string[])
     WHERE mf.app_id = ${appId} AND mf.message_id IN (${join(messageIds)})
     ORDER BY mf.message_id, mf.block_index`;
 }
+
+/** What one restore step adds to an app's restore_totals. */
+export interface RestoreTotalsDelta {
+  runsSucceeded?: number;
+  runsFailed?: number;
+  messages?: number;
+  files?: number;
+}
+
+/** Advances an app's restore totals (creates the row the first time). Primary key app_id. */
+export function addRestoreTotals(pg: boolean, appId: string, d: RestoreTotalsDelta, now: Date): Sql {
+  const at = sqlTimestamp(pg, now);
+  return sql`INSERT INTO restore_totals (app_id, runs_succeeded, runs_failed, messages_restored, files_restored, updated_at)
+    VALUES (${appId}, ${d.runsSucceeded ?? 0}, ${d.runsFailed ?? 0}, ${d.messages ?? 0}, ${d.files ?? 0}, ${at})
+    ON CONFLICT (app_id) DO UPDATE SET
+      runs_succeeded = restore_totals.runs_succeeded + excluded.runs_succeeded,
+      runs_failed = restore_totals.runs_failed + excluded.runs_failed,
+      messages_restored = restore_totals.messages_restored + excluded.messages_restored,
+      files_restored = restore_totals.files_restored + excluded.files_restored,
+      updated_at = excluded.updated_at`;
+}
+
+/** The scrape's read (/metrics): one row by primary key. */
+export function readRestoreTotals(appId: string): Sql {
+  return sql`SELECT runs_succeeded, runs_failed, messages_restored, files_restored
+    FROM restore_totals WHERE app_id = ${appId}`;
+}

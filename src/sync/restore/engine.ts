@@ -248,9 +248,12 @@ async function lockedRestore(
     await restoreAll(store, client, o, summary);
   } catch (error) {
     await finish("failed", error instanceof Error ? error.message : String(error)).catch(() => {});
+    await store.restore.addTotals(o.sourceAppId, { runsFailed: 1 }).catch(() => {});
     throw error;
   }
   await finish("succeeded", null);
+  // /metrics counts restore runs from here (a restore is its own process; the worker never sees it).
+  await store.restore.addTotals(o.sourceAppId, { runsSucceeded: 1 });
   return summary;
 }
 
@@ -490,7 +493,7 @@ async function restoreMessages(
         unknown = true;
         break; // read the conversation back before sending anything more
       }
-      await store.restore.write(rows("applied"));
+      await store.restore.write(rows("applied"), undefined, { messages: batch.length });
       summary.messagesImported += batch.length;
     }
     if (unknown) continue;

@@ -104,19 +104,23 @@ export class RestoreFiles {
       },
       this.#o.signal,
     );
-    await this.#store.restore.write([
-      {
-        targetAppId: this.#o.targetAppId,
-        sourceAppId: this.#o.sourceAppId,
-        kind: "file",
-        sourceId: sha256,
-        conversationId: null,
-        targetId: token,
-        batch: null,
-        status: "applied",
-        fingerprint: null,
-      },
-    ]);
+    await this.#store.restore.write(
+      [
+        {
+          targetAppId: this.#o.targetAppId,
+          sourceAppId: this.#o.sourceAppId,
+          kind: "file",
+          sourceId: sha256,
+          conversationId: null,
+          targetId: token,
+          batch: null,
+          status: "applied",
+          fingerprint: null,
+        },
+      ],
+      undefined,
+      { files: 1 },
+    );
     this.counters.filesUploaded++;
     this.counters.filesUploadedBytes += bytes.length;
     return token;
