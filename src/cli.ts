@@ -297,7 +297,8 @@ const RESTORE_HELP = `Usage: talkjs-mirror restore --to-app ID [--conversations 
 
 Puts the mirror of TALKJS_APP_ID back into app ID: users (batch PUT), conversations (PUT) with
 their participants' access and notify, then every user message through TalkJS's import endpoint,
-with its original timestamp and readBy. Exactly once: every import is recorded in restore_ledger
+with its original timestamp and readBy, and its archived files (uploaded once per target and
+content; a file not archived leaves its message as text, counted). Exactly once: every import is recorded in restore_ledger
 before and after it is sent, and a conversation whose last import had an unknown outcome (timeout,
 reset, the process killed) is read back and matched message by message before anything more is
 sent; run it again after any failure. A target conversation that already has messages gets only
@@ -382,6 +383,7 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     batchSize: restore.batchSize,
     targetRatePerSecond: restore.target.rateLimit?.perSecond ?? 8,
     concurrency: restore.target.maxConcurrency ?? 4,
+    filesDir: config.sync.files?.dir ?? null,
   };
   if (dryRun && values.verify !== true) {
     try {

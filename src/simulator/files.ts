@@ -11,6 +11,8 @@ export interface SimulatedFile {
   size: number;
   filename: string;
   contentType: string;
+  /** An uploaded file's bytes (POST /v1/{appId}/files); generated and added files have none. */
+  bytes?: Buffer;
 }
 
 export interface AddFileInput {
@@ -22,6 +24,8 @@ export interface AddFileInput {
 }
 
 const CHUNK = 64 * 1024;
+/** Uploaded files get ids unique across every app of the process, so /files/ finds their app. */
+let uploads = 0;
 const GENERATED_ID = /^g([0-9a-z]+)_([0-9a-z]+)$/;
 
 /** A stable number for a file id, mixed into its byte stream. */
@@ -35,6 +39,8 @@ export class FileCatalog {
   /** When set, URLs handed out carry `expires=<ms>` and a request past it is a 403. */
   ttlMs: number | null = null;
   readonly #added = new Map<string, SimulatedFile & { bytesSeed: number }>();
+  /** fileToken → file id: a token sends its file in a new message of this app only. */
+  readonly #tokens = new Map<string, string>();
   #counter = 0;
 
   constructor(
@@ -59,6 +65,23 @@ export class FileCatalog {
       contentType: file.contentType,
       url: this.url(file),
     };
+  }
+
+  /** Stores uploaded bytes (POST /v1/{appId}/files) and answers the file and its new fileToken. */
+  upload(bytes: Buffer, filename: string, contentType: string): { token: string; file: SimulatedFile } {
+    const id = `u${(uploads++).toString(36)}`;
+    const file = { id, size: bytes.length, filename, contentType, bytes, bytesSeed: 0 };
+    this.#added.set(id, file);
+    const token = `ft_${createHash("sha256").update(`${this.seed}/${id}`).digest("hex").slice(0, 24)}`;
+    this.#tokens.set(token, id);
+    return { token, file };
+  }
+
+  /** The file a fileToken of this app stands for, with its URL; undefined for an unknown token. */
+  byToken(token: string): (SimulatedFile & { url: string }) | undefined {
+    const id = this.#tokens.get(token);
+    const file = id === undefined ? undefined : this.#added.get(id);
+    return file ? { ...file, url: this.url(file) } : undefined;
   }
 
   /** The stable URL of a file (no expiry; see `present`). */
@@ -88,7 +111,7 @@ export class FileCatalog {
   bytesOf(url: string): Buffer | undefined {
     const id = this.idOf(url);
     const file = id === undefined ? undefined : this.find(id);
-    return file ? Buffer.concat([...chunks(file.bytesSeed, file.size)]) : undefined;
+    return file ? Buffer.concat([...fileChunks(file, file.size)]) : undefined;
   }
 
   idOf(url: string): string | undefined {
@@ -116,6 +139,20 @@ export class FileCatalog {
     }
     return out;
   }
+}
+
+/** A file's bytes, `size` of them (an uploaded file's own, padded when a fault asks for more). */
+export function* fileChunks(file: SimulatedFile & { bytesSeed: number }, size: number): Generator<Buffer> {
+  if (!file.bytes) {
+    yield* chunks(file.bytesSeed, size);
+    return;
+  }
+  const all =
+    size <= file.bytes.length
+      ? file.bytes
+      : Buffer.concat([file.bytes, Buffer.alloc(size - file.bytes.length)]);
+  for (let offset = 0; offset < size; offset += CHUNK)
+    yield all.subarray(offset, Math.min(size, offset + CHUNK));
 }
 
 /** The bytes of a file, CHUNK at a time (4 bytes per draw of its own stream). */

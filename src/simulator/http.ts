@@ -42,7 +42,12 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 const MAX_BODY = 10 * 1024 * 1024;
 
 /** The whole request body as text; rejects past MAX_BODY (the caller answers 413). */
-export function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRawBody(req)).toString("utf8");
+}
+
+/** The body's bytes (file uploads are binary: decoding them as text would corrupt them). */
+export function readRawBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -51,7 +56,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY) reject(new Error("body too large"));
       else chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -44,6 +44,10 @@ export interface ApiRequest {
   param: (name: string) => string;
   query: Query;
   body: string;
+  /** The body's bytes (file uploads: binary); absent when the caller had only text. */
+  rawBody?: Buffer;
+  /** The request's Content-Type header, if any. */
+  contentType?: string | undefined;
   /** TalkJS-REST-Version (YYYY-MM-DD); the latest when the header is missing. */
   version: string;
   app: SimulatedApp;
@@ -91,6 +95,7 @@ export interface IncomingApiRequest {
   path: string;
   query: Query;
   body: string;
+  rawBody?: Buffer;
   headers: IncomingMessage["headers"];
 }
 
@@ -125,7 +130,16 @@ export function routeRequest(
       if (v === undefined) throw new Error(`route ${r.pattern.join("/")} has no :${name}`);
       return v;
     };
-    return r.handle({ method: req.method, param, query: req.query, body: req.body, version, app });
+    return r.handle({
+      method: req.method,
+      param,
+      query: req.query,
+      body: req.body,
+      rawBody: req.rawBody ?? Buffer.from(req.body, "utf8"),
+      contentType: header(req.headers, "content-type"),
+      version,
+      app,
+    });
   }
   return errorReply(404, "no such endpoint");
 }

@@ -7,7 +7,7 @@ import type { UserId } from "../talkjs/types.ts";
 import { AppStore } from "./app-store.ts";
 import { applyFault, FaultEngine } from "./faults.ts";
 import { FileCatalog } from "./files.ts";
-import { errorReply, parseTarget, type Reply, readBody, send, sleep } from "./http.ts";
+import { errorReply, parseTarget, type Reply, readRawBody, send, sleep } from "./http.ts";
 import { BadRequest } from "./query.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { routeRequest, type SimulatedApp } from "./router.ts";
@@ -117,6 +117,13 @@ class SimulatorImpl implements Simulator {
   }
   appStore(appId: string): AppStore | undefined {
     return this.apps.get(appId)?.store;
+  }
+
+  /** The app whose catalog holds the file a /files/ path names (uploads have ids unique across apps). */
+  private catalogOf(path: string): FileCatalog {
+    const id = path.split("/")[2] ?? "";
+    for (const app of this.apps.values()) if (app.files.find(id)) return app.files;
+    return this.app.files;
   }
 
   /** The app a request's /v1/{appId}/ names. */
@@ -265,8 +272,10 @@ class SimulatorImpl implements Simulator {
     };
 
     let body: string;
+    let rawBody: Buffer;
     try {
-      body = await readBody(req);
+      rawBody = await readRawBody(req);
+      body = rawBody.toString("utf8");
     } catch {
       log(413);
       send(res, errorReply(413, "request body too large"));
@@ -289,7 +298,7 @@ class SimulatorImpl implements Simulator {
           log(fault.status);
           send(res, errorReply(fault.status, "injected fault"));
         } else {
-          log(await serveFile(req, res, { path, query }, this.app.files, fault, this.now()));
+          log(await serveFile(req, res, { path, query }, this.catalogOf(path), fault, this.now()));
         }
         return;
       }
@@ -313,7 +322,11 @@ class SimulatorImpl implements Simulator {
         answer = { reply: errorReply(fault.status, "injected fault", headers) };
       } else if (fault?.kind === "apply-then-reset" || fault?.kind === "apply-then-timeout") {
         // The write happens; the client never learns it did (the non-idempotent hard case).
-        const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);
+        const reply = routeRequest(
+          { method, path, query, body, rawBody, headers: req.headers },
+          this.findApp,
+          ROUTES,
+        );
         if (fault.kind === "apply-then-reset") {
           log(0);
           req.socket.destroy();
@@ -323,7 +336,11 @@ class SimulatorImpl implements Simulator {
         answer = { reply };
       } else {
         if (fault?.kind === "slow") await sleep(fault.delayMs);
-        const reply = routeRequest({ method, path, query, body, headers: req.headers }, this.findApp, ROUTES);
+        const reply = routeRequest(
+          { method, path, query, body, rawBody, headers: req.headers },
+          this.findApp,
+          ROUTES,
+        );
         answer = applyFault(reply, fault, query);
       }
     } catch (e) {

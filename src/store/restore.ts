@@ -3,13 +3,17 @@
 import type { Conversation, Message, MirroredUser, Participant } from "../talkjs/types.ts";
 import type { Db } from "./open.ts";
 import {
+  addRestoreTotals,
   LEDGER_PARAMS,
   type LedgerKind,
   type LedgerRow,
   ledgerCounts,
   ledgerOfConversation,
   ledgerOfKind,
+  type RestoreTotalsDelta,
+  readRestoreTotals,
   sourceConversations,
+  sourceMessageFiles,
   sourceMessages,
   sourceParticipants,
   sourceUsers,
@@ -17,7 +21,15 @@ import {
 } from "./sql/restore.ts";
 import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
 
-export type { LedgerKind, LedgerRow, LedgerStatus } from "./sql/restore.ts";
+export type { LedgerKind, LedgerRow, LedgerStatus, RestoreTotalsDelta } from "./sql/restore.ts";
+
+/** Restores from one app's mirror so far (restore_totals): what /metrics exports. */
+export interface RestoreTotals {
+  runsSucceeded: number;
+  runsFailed: number;
+  messagesRestored: number;
+  filesRestored: number;
+}
 
 /** A ledger row as read back. */
 export type LedgerEntry = Pick<
@@ -30,6 +42,20 @@ export interface SourceConversation {
   conversation: Conversation;
   participants: Record<string, Participant>;
   deletedAt: Date | null;
+}
+
+/** A file a mirrored message points to, as the restore sees it. */
+export interface SourceFile {
+  messageId: string;
+  /** -1: the `attachment`; else the index of the `content` file block. */
+  blockIndex: number;
+  /** message_files status: only `stored` files (with their blob) can be re-uploaded. */
+  status: string;
+  sha256: string | null;
+  filename: string | null;
+  /** The archived blob's size (null when not archived). */
+  size: number | null;
+  contentType: string | null;
 }
 
 /** JSON columns come back parsed (PostgreSQL) or as text (SQLite). */
@@ -56,10 +82,42 @@ export class RestoreStore {
     this.#db = db;
   }
 
-  /** Writes (inserts or overwrites) ledger rows, committed before this resolves. */
-  async write(rows: readonly LedgerRow[], now: Date = new Date()): Promise<void> {
-    for (const part of chunk(rows, Math.floor(MAX_PARAMS / LEDGER_PARAMS)))
-      await this.#db.client.$executeRaw(writeLedger(this.#db.pg, part, now));
+  /**
+   * Writes (inserts or overwrites) ledger rows, committed before this resolves; with `totals`, the
+   * source app's restore_totals advance in the same transaction (what was applied is counted once).
+   */
+  async write(
+    rows: readonly LedgerRow[],
+    now: Date = new Date(),
+    totals?: RestoreTotalsDelta,
+  ): Promise<void> {
+    const parts = chunk(rows, Math.floor(MAX_PARAMS / LEDGER_PARAMS));
+    if (!totals) {
+      for (const part of parts) await this.#db.client.$executeRaw(writeLedger(this.#db.pg, part, now));
+      return;
+    }
+    const appId = rows[0]?.sourceAppId;
+    await this.#db.client.$transaction(async (tx) => {
+      for (const part of parts) await tx.$executeRaw(writeLedger(this.#db.pg, part, now));
+      if (appId !== undefined) await tx.$executeRaw(addRestoreTotals(this.#db.pg, appId, totals, now));
+    });
+  }
+
+  /** Advances the app's restore totals (a run's outcome). */
+  async addTotals(appId: string, totals: RestoreTotalsDelta, now: Date = new Date()): Promise<void> {
+    await this.#db.client.$executeRaw(addRestoreTotals(this.#db.pg, appId, totals, now));
+  }
+
+  /** The app's restore totals; null before its first restore. One row by primary key. */
+  async totals(appId: string): Promise<RestoreTotals | null> {
+    const [r] = await this.#db.client.$queryRaw<Record<string, unknown>[]>(readRestoreTotals(appId));
+    if (!r) return null;
+    return {
+      runsSucceeded: toNumber(r.runs_succeeded),
+      runsFailed: toNumber(r.runs_failed),
+      messagesRestored: toNumber(r.messages_restored),
+      filesRestored: toNumber(r.files_restored),
+    };
   }
 
   async ofKind(targetAppId: string, sourceAppId: string, kind: LedgerKind): Promise<LedgerEntry[]> {
@@ -121,6 +179,33 @@ export class RestoreStore {
       }
     }
     return [...out.values()];
+  }
+
+  /** The file references of `messageIds`, by message id (in block order). */
+  async files(appId: string, messageIds: readonly string[]): Promise<Map<string, SourceFile[]>> {
+    const out = new Map<string, SourceFile[]>();
+    for (const part of chunk(messageIds, MAX_PARAMS - 1)) {
+      if (part.length === 0) continue;
+      const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
+        sourceMessageFiles(appId, part),
+      );
+      for (const r of rows) {
+        const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+        const f: SourceFile = {
+          messageId: String(r.message_id),
+          blockIndex: toNumber(r.block_index),
+          status: String(r.status),
+          sha256: str(r.sha256),
+          filename: str(r.filename),
+          size: r.blob_size === null || r.blob_size === undefined ? null : toNumber(r.blob_size),
+          contentType: str(r.content_type),
+        };
+        const list = out.get(f.messageId);
+        if (list) list.push(f);
+        else out.set(f.messageId, [f]);
+      }
+    }
+    return out;
   }
 
   async messages(appId: string, conversationId: string, includeDeleted: boolean): Promise<Message[]> {

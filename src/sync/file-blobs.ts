@@ -5,7 +5,17 @@
 // the temporary file is removed whatever happens (a process killed outright leaves one, which the
 // next run removes).
 import { createHash, randomUUID } from "node:crypto";
-import { constants, type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import {
+  constants,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import path from "node:path";
 import { MirrorError } from "../errors.ts";
 
@@ -80,6 +90,20 @@ export class BlobDir {
       (s) => s.isFile(),
       () => false,
     );
+  }
+
+  /**
+   * The bytes of a stored file, checked against their name: null when the file is missing or no
+   * longer holds those bytes (a damaged archive must not be passed on as the original).
+   */
+  async read(sha256: string): Promise<Buffer | null> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.pathOf(sha256));
+    } catch {
+      return null;
+    }
+    return createHash("sha256").update(bytes).digest("hex") === sha256 ? bytes : null;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { resolveClientOptions, type TalkJSClientOptions } from "./config.ts";
 import { type ClientStats, HttpTransport } from "./http.ts";
 import type {
@@ -13,6 +14,7 @@ import type {
 import {
   ConversationPageSchema,
   ConversationSchema,
+  FileTokenSchema,
   MessagePageSchema,
   UserPageSchema,
   UserSchema,
@@ -56,6 +58,14 @@ export interface TalkJSClient {
    * timeout, reset or 5xx: the error reaches the caller, who must read the target back.
    */
   importMessages(conversationId: string, items: readonly unknown[], signal?: AbortSignal): Promise<void>;
+  /**
+   * POST /files (multipart/form-data, a `file` part): uploads a file, answers its fileToken.
+   * Retried like any request: a repeated upload only leaves an unused copy at TalkJS.
+   */
+  uploadFile(
+    file: { bytes: Uint8Array; filename: string; contentType: string },
+    signal?: AbortSignal,
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -66,6 +76,20 @@ export interface TalkJSClient {
 export function withoutPushTokens(user: User): MirroredUser {
   const { pushTokens: _dropped, ...rest } = user;
   return rest;
+}
+
+/** A multipart/form-data body with one `file` part (what TalkJS's upload endpoint takes). */
+function multipartFile(file: { bytes: Uint8Array; filename: string; contentType: string }) {
+  const boundary = `talkjs-mirror-${randomUUID()}`;
+  // Quotes and line breaks cannot appear inside the quoted filename of a part's header.
+  const name = file.filename.replace(/["\r\n\\]/g, "_");
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
+    `Content-Type: ${file.contentType}\r\n\r\n`;
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    bytes: Buffer.concat([Buffer.from(head, "utf8"), file.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+  };
 }
 
 function listQuery(p: ListConversationsParams): Record<string, string | number | undefined> {
@@ -178,6 +202,17 @@ export function createTalkJSClient(options: TalkJSClientOptions): TalkJSClient {
         retry: false,
         signal,
       });
+    },
+    async uploadFile(file, signal) {
+      const r = await http.request({
+        method: "POST",
+        path: `${app}/files`,
+        rawBody: multipartFile(file),
+        schema: FileTokenSchema,
+        signal,
+      });
+      const { fileToken, attachmentToken } = r.json as { fileToken?: string; attachmentToken?: string };
+      return (fileToken ?? attachmentToken) as string;
     },
     close: () => http.close(),
   };

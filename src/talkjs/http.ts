@@ -29,6 +29,8 @@ export interface RequestSpec {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** A body sent as is with its own Content-Type (a file upload's multipart form) instead of JSON. */
+  rawBody?: { contentType: string; bytes: Uint8Array };
   schema?: v.GenericSchema;
   /** Statuses returned as `{status, json: undefined}` instead of thrown (e.g. 404 on get). */
   allowStatus?: number[];
@@ -267,9 +269,13 @@ export class HttpTransport {
           "talkjs-rest-version": this.o.restVersion,
           "user-agent": this.userAgent,
           accept: "application/json",
-          ...(spec.body === undefined ? {} : { "content-type": "application/json" }),
+          ...(spec.rawBody
+            ? { "content-type": spec.rawBody.contentType }
+            : spec.body === undefined
+              ? {}
+              : { "content-type": "application/json" }),
         },
-        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+        body: spec.rawBody ? spec.rawBody.bytes : spec.body === undefined ? null : JSON.stringify(spec.body),
         signal: signal ?? null,
         headersTimeout: this.o.headersTimeoutMs,
         bodyTimeout: this.o.bodyTimeoutMs,

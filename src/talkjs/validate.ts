@@ -45,3 +45,9 @@ export function check(schema: v.GenericSchema, value: unknown): string | null {
     .map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.message}`)
     .join("; ");
 }
+
+/** The upload's answer: `{ fileToken }` (API doc, Files); `attachmentToken` accepted as well. */
+export const FileTokenSchema = v.union([
+  v.looseObject({ fileToken: v.pipe(v.string(), v.minLength(1)) }),
+  v.looseObject({ attachmentToken: v.pipe(v.string(), v.minLength(1)) }),
+]);

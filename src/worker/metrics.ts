@@ -4,6 +4,7 @@
 // writes maintain (mirror_totals, one row) and one index seek, never a table count.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { RUN_COUNT_KEYS } from "../counts.ts";
+import type { RestoreTotals } from "../store/restore.ts";
 import type { MirrorTotals } from "../store/store.ts";
 import type { RunOutcome } from "../sync/run.ts";
 import type { ClientStats } from "../talkjs/http.ts";
@@ -25,6 +26,11 @@ export interface MetricsSources {
   httpStats: () => ClientStats;
   /** Mirror totals and newest activity, from the database in O(1) (called on each scrape). */
   totals: () => Promise<MirrorTotals | null>;
+  /**
+   * Restores from this app's mirror (restore_totals, one row): a restore is its own CLI process,
+   * so the worker reads them from the database on each scrape. Absent: no restore metrics.
+   */
+  restores?: () => Promise<RestoreTotals | null>;
   /** A scrape that could not read the database is logged here (the gauge says database_up 0). */
   onScrapeError?: (error: unknown) => void;
   now?: () => number;
@@ -187,6 +193,63 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
     registers,
     async collect() {
       this.set((await status()) ? 1 : 0);
+    },
+  });
+
+  // Restores run in their own processes: their counters live in the database and advance here by
+  // what changed since the last scrape (a new worker reports the whole total at its first scrape).
+  let restoreRead: Promise<RestoreTotals | null> | null = null;
+  const restores = (): Promise<RestoreTotals | null> => {
+    if (!sources.restores) return Promise.resolve(null);
+    restoreRead ??= sources
+      .restores()
+      .catch((error: unknown) => {
+        sources.onScrapeError?.(error);
+        return null;
+      })
+      .finally(() => {
+        setImmediate(() => {
+          restoreRead = null;
+        });
+      });
+    return restoreRead;
+  };
+  const restoreSeen = { succeeded: 0, failed: 0, messages: 0, files: 0 };
+  const advance = (counter: Counter, key: keyof typeof restoreSeen, now: number, labels?: object) => {
+    if (now > restoreSeen[key]) {
+      if (labels) counter.inc(labels as Record<string, string>, now - restoreSeen[key]);
+      else counter.inc(now - restoreSeen[key]);
+    }
+    restoreSeen[key] = Math.max(restoreSeen[key], now);
+  };
+  new Counter({
+    name: `${PREFIX}restore_runs_total`,
+    help: "Restore runs from this mirror (any process, from restore_totals) by outcome: succeeded, failed.",
+    labelNames: ["outcome"],
+    registers,
+    async collect() {
+      const t = await restores();
+      if (!t) return;
+      advance(this, "succeeded", t.runsSucceeded, { outcome: "succeeded" });
+      advance(this, "failed", t.runsFailed, { outcome: "failed" });
+    },
+  });
+  new Counter({
+    name: `${PREFIX}restored_messages_total`,
+    help: "Messages restores imported into a TalkJS app (recorded applied in restore_ledger).",
+    registers,
+    async collect() {
+      const t = await restores();
+      if (t) advance(this, "messages", t.messagesRestored);
+    },
+  });
+  new Counter({
+    name: `${PREFIX}restored_files_total`,
+    help: "Archived files restores uploaded to a TalkJS app (once per target and content).",
+    registers,
+    async collect() {
+      const t = await restores();
+      if (t) advance(this, "files", t.filesRestored);
     },
   });
 

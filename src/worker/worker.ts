@@ -63,6 +63,7 @@ export async function startWorker(
   const metrics = createMetrics({
     httpStats: () => client.stats,
     totals: () => store.readTotals(appId),
+    restores: () => store.restore.totals(appId),
     onScrapeError: (error) =>
       logger.error(
         { err: error instanceof Error ? error.message : String(error) },

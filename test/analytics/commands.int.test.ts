@@ -176,7 +176,7 @@ describe("demo", () => {
       expect(text).toMatch(/^users {6}\d+ users in \d+ pages: \d+ new/m);
       // The restore round trip into the simulator's second app, mirrored back and compared.
       expect(text).toMatch(
-        /^restore {4}restored 406 conversations and [\d,]+ user messages into app demo-copy in \d+ imports \(.*\); round trip: 0 differences beyond the documented list; [\d,]+ system messages not restorable$/m,
+        /^restore {4}restored 406 conversations and [\d,]+ user messages into app demo-copy in \d+ imports, with [\d,]+ files re-uploaded \([\d,]+ not archived\) \(.*\); round trip: 0 differences beyond the documented list; [\d,]+ system messages not restorable$/m,
       );
       // The report section is the real report over the same file.
       expect(text).toContain("  live:                   406");

@@ -63,4 +63,21 @@ describe("metrics from maintained totals", () => {
     expect(text).toContain("talkjs_mirror_database_up 0");
     expect(String(errors[0])).toMatch(/database is locked/);
   });
+
+  it("restore runs, messages and files come from restore_totals (restores run in their own process)", async () => {
+    let t = { runsSucceeded: 2, runsFailed: 1, messagesRestored: 120, filesRestored: 7 };
+    const metrics = createMetrics({ httpStats, totals: async () => null, restores: async () => t });
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('talkjs_mirror_restore_runs_total{outcome="succeeded"} 2');
+    expect(text).toContain('talkjs_mirror_restore_runs_total{outcome="failed"} 1');
+    expect(text).toContain("talkjs_mirror_restored_messages_total 120");
+    expect(text).toContain("talkjs_mirror_restored_files_total 7");
+    // another process restored meanwhile: the next scrape shows the new totals
+    t = { runsSucceeded: 3, runsFailed: 1, messagesRestored: 150, filesRestored: 9 };
+    await new Promise((resolve) => setImmediate(resolve)); // one scrape's read is shared, not the next's
+    text = await metrics.registry.metrics();
+    expect(text).toContain('talkjs_mirror_restore_runs_total{outcome="succeeded"} 3');
+    expect(text).toContain("talkjs_mirror_restored_messages_total 150");
+    expect(text).toContain("talkjs_mirror_restored_files_total 9");
+  });
 });

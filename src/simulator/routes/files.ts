@@ -2,7 +2,7 @@
 // authorisation, like TalkJS's file URLs; streamed in chunks so a large file is never in memory.
 // File faults (FaultRule with match.pathPrefix "/files/") break the answer the way CDNs do.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { chunks, type FileCatalog } from "../files.ts";
+import { type FileCatalog, fileChunks } from "../files.ts";
 import { errorReply, header, type Query, send, splitPath } from "../http.ts";
 import type { FaultKind } from "../types.ts";
 
@@ -53,7 +53,7 @@ export async function serveFile(
     return 200;
   }
   let sent = 0;
-  for (const chunk of chunks(file.bytesSeed, size)) {
+  for (const chunk of fileChunks(file, size)) {
     if (fault?.kind === "reset-mid-body" && sent + chunk.length >= size / 2) {
       res.write(chunk.subarray(0, Math.max(1, Math.floor(size / 2) - sent)));
       await new Promise((resolve) => setTimeout(resolve, 5)); // let the half reach the client first

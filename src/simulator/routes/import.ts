@@ -16,8 +16,27 @@ const isStringArray = (v: unknown): v is string[] =>
 const isCustom = (v: unknown): v is Record<string, string> =>
   isRecord(v) && Object.values(v).every((x) => typeof x === "string");
 
+/** The file a fileToken of this app stands for; an unknown token is a 400 (nothing is imported). */
+export type TokenLookup = (token: string) => { url: string; size: number; filename: string } | undefined;
+
+const noTokens: TokenLookup = () => undefined;
+
+function fileOf(token: unknown, i: number, lookup: TokenLookup) {
+  if (typeof token !== "string" || token === "")
+    throw new BadRequest(`message ${i}: a file token must be a string`);
+  const file = lookup(token);
+  if (!file)
+    throw new BadRequest(`message ${i}: unknown file token "${token}" (upload it to this app first)`);
+  return file;
+}
+
 /** One import item in `shape`, as the message it becomes; a BadRequest for anything TalkJS refuses. */
-export function parseImportItem(item: unknown, i: number, shape: ImportShape): SimulatedMessageInput {
+export function parseImportItem(
+  item: unknown,
+  i: number,
+  shape: ImportShape,
+  lookup: TokenLookup = noTokens,
+): SimulatedMessageInput {
   if (!isRecord(item)) throw new BadRequest(`message ${i} must be an object`);
   const type = item.type ?? "UserMessage";
   if (type !== "UserMessage")
@@ -43,7 +62,9 @@ export function parseImportItem(item: unknown, i: number, shape: ImportShape): S
     if (typeof text !== "string") throw new BadRequest(`message ${i}: text must be a string`);
     if (typeof timestamp !== "number" || !Number.isInteger(timestamp) || timestamp < 0)
       throw new BadRequest(`message ${i}: timestamp must be Unix milliseconds`);
-    return { ...base, text, createdAt: timestamp };
+    if (item.attachmentToken === undefined) return { ...base, text, createdAt: timestamp };
+    const file = fileOf(item.attachmentToken, i, lookup);
+    return { ...base, text, createdAt: timestamp, attachment: { url: file.url, size: file.size } };
   }
   for (const k of Object.keys(item))
     if (!["sender", "createdAt", "content", "readBy", "type", "custom"].includes(k))
@@ -53,7 +74,13 @@ export function parseImportItem(item: unknown, i: number, shape: ImportShape): S
     throw new BadRequest(`message ${i}: createdAt must be Unix milliseconds`);
   if (!Array.isArray(content) || content.length === 0 || !content.every(isRecord))
     throw new BadRequest(`message ${i}: content must be a non-empty array of blocks`);
-  return { ...base, text: textOfBlocks(content), content, createdAt };
+  // A file block names its file by token; it becomes the uploaded file's url, size and filename.
+  const blocks = content.map((b) => {
+    if (b.type !== "file") return b;
+    const file = fileOf(b.fileToken, i, lookup);
+    return { ...b, url: file.url, size: file.size, filename: file.filename };
+  });
+  return { ...base, text: textOfBlocks(blocks), content: blocks, createdAt };
 }
 
 /** The plain text of content blocks (what `text` shows for a message sent as blocks). */
@@ -78,7 +105,8 @@ function importMessages({ app, param, body }: ApiRequest) {
     throw new BadRequest("body must be a non-empty array of messages");
   if (json.length > app.importing.maxBatch)
     throw new BadRequest(`at most ${app.importing.maxBatch} messages per import request`);
-  const inputs = json.map((m, i) => parseImportItem(m, i, app.importing.shape));
+  const lookup: TokenLookup = (token) => app.files.byToken(token);
+  const inputs = json.map((m, i) => parseImportItem(m, i, app.importing.shape, lookup));
   for (const m of inputs) app.store.addMessage(id, m);
   return ok();
 }

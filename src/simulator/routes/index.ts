@@ -4,6 +4,7 @@ import { conversationRoutes } from "./conversations.ts";
 import { importRoutes } from "./import.ts";
 import { messageRoutes } from "./messages.ts";
 import { participantRoutes } from "./participants.ts";
+import { uploadRoutes } from "./upload.ts";
 import { userRoutes } from "./users.ts";
 
 export const ROUTES: readonly Route[] = [
@@ -12,4 +13,5 @@ export const ROUTES: readonly Route[] = [
   ...userRoutes,
   ...participantRoutes,
   ...importRoutes,
+  ...uploadRoutes,
 ];

@@ -2,7 +2,7 @@
 // before and after each request) and the reads of the mirror a restore sends from.
 import { join, type Sql, sql, sqlTimestamp } from "./shared.ts";
 
-export type LedgerKind = "user" | "conversation" | "message";
+export type LedgerKind = "user" | "conversation" | "message" | "file";
 export type LedgerStatus = "pending" | "applied";
 
 /** One ledger row as written. */
@@ -99,4 +99,43 @@ export function sourceMessages(appId: string, conversationId: string, includeDel
   return sql`SELECT id, raw FROM messages
     WHERE app_id = ${appId} AND conversation_id = ${conversationId}${deleted}
     ORDER BY created_at, id`;
+}
+
+/**
+ * The file references of some messages with how archiving them went and the archived blob's size
+ * and type (primary key prefix (app_id, message_id); file_blobs by primary key).
+ */
+export function sourceMessageFiles(appId: string, messageIds: readonly string[]): Sql {
+  return sql`SELECT mf.message_id, mf.block_index, mf.status, mf.sha256, mf.filename, mf.declared_size,
+      fb.size AS blob_size, fb.content_type
+    FROM message_files mf LEFT JOIN file_blobs fb ON fb.sha256 = mf.sha256
+    WHERE mf.app_id = ${appId} AND mf.message_id IN (${join(messageIds)})
+    ORDER BY mf.message_id, mf.block_index`;
+}
+
+/** What one restore step adds to an app's restore_totals. */
+export interface RestoreTotalsDelta {
+  runsSucceeded?: number;
+  runsFailed?: number;
+  messages?: number;
+  files?: number;
+}
+
+/** Advances an app's restore totals (creates the row the first time). Primary key app_id. */
+export function addRestoreTotals(pg: boolean, appId: string, d: RestoreTotalsDelta, now: Date): Sql {
+  const at = sqlTimestamp(pg, now);
+  return sql`INSERT INTO restore_totals (app_id, runs_succeeded, runs_failed, messages_restored, files_restored, updated_at)
+    VALUES (${appId}, ${d.runsSucceeded ?? 0}, ${d.runsFailed ?? 0}, ${d.messages ?? 0}, ${d.files ?? 0}, ${at})
+    ON CONFLICT (app_id) DO UPDATE SET
+      runs_succeeded = restore_totals.runs_succeeded + excluded.runs_succeeded,
+      runs_failed = restore_totals.runs_failed + excluded.runs_failed,
+      messages_restored = restore_totals.messages_restored + excluded.messages_restored,
+      files_restored = restore_totals.files_restored + excluded.files_restored,
+      updated_at = excluded.updated_at`;
+}
+
+/** The scrape's read (/metrics): one row by primary key. */
+export function readRestoreTotals(appId: string): Sql {
+  return sql`SELECT runs_succeeded, runs_failed, messages_restored, files_restored
+    FROM restore_totals WHERE app_id = ${appId}`;
 }

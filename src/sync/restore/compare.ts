@@ -2,19 +2,62 @@
 // what cannot survive a restore (types.ts NOT_RESTORABLE_FIELDS). Messages are compared per
 // conversation as a multiset of what an import carries (sender, timestamp, text, custom, readBy):
 // ids differ by design, and duplicates or losses show as a count difference.
+//
+// Files: their URLs differ by design (a re-uploaded file gets a new one), so a message's files are
+// compared as the sorted list of (filename, size). The source side lists only what a restore can
+// carry: the files the mirror archived (message_files `stored`), and with the documented import
+// shape only a message's first (one attachmentToken per message).
+import type { SourceFile } from "../../store/restore.ts";
 import type { Store } from "../../store/store.ts";
 import type { Message, MirroredUser } from "../../talkjs/types.ts";
 import { importable } from "./engine.ts";
+import type { ImportShape } from "./types.ts";
+
+type FileForm = [string, number];
+
+/** The name a URL's last path segment gives (an attachment has no filename of its own). */
+function nameFromUrl(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+  } catch {
+    return "";
+  }
+}
+
+/** The files a (target) message holds: its attachment and its content file blocks. */
+function filesOfMessage(m: Message): FileForm[] {
+  const out: FileForm[] = [];
+  const a = m.attachment as { url?: unknown; size?: unknown } | null | undefined;
+  if (a && typeof a.url === "string") out.push([nameFromUrl(a.url), Number(a.size ?? 0)]);
+  for (const block of Array.isArray(m.content) ? m.content : []) {
+    const b = block as { type?: unknown; url?: unknown; size?: unknown; filename?: unknown } | null;
+    if (b?.type !== "file" || typeof b.url !== "string") continue;
+    out.push([
+      typeof b.filename === "string" && b.filename !== "" ? b.filename : nameFromUrl(b.url),
+      Number(b.size ?? 0),
+    ]);
+  }
+  return out;
+}
 
 /** What of a message survives an import. */
-function restoredForm(m: Message): string {
+function restoredForm(m: Message, files: FileForm[]): string {
   return JSON.stringify([
     m.senderId,
     m.createdAt,
     m.text ?? "",
     Object.entries(m.custom ?? {}).sort(),
     [...m.readBy].filter((u) => u !== m.senderId).sort(),
+    files.map((f) => JSON.stringify(f)).sort(),
   ]);
+}
+
+/** The files of a source message a restore carries (see the file comment). */
+function carriedFiles(refs: readonly SourceFile[], shape: ImportShape): FileForm[] {
+  const stored = refs
+    .filter((f) => f.status === "stored" && f.sha256 !== null && f.size !== null)
+    .map((f): FileForm => [f.filename ?? "", f.size as number]);
+  return shape === "documented" ? stored.slice(0, 1) : stored;
 }
 
 /** The fields of two users that differ (createdAt is set by the target: not compared). */
@@ -33,7 +76,13 @@ function userDiff(a: MirroredUser, b: MirroredUser): string[] {
 export async function compareRestore(
   source: { store: Store; appId: string },
   target: { store: Store; appId: string },
-  opts: { conversationIds: readonly string[] | null; includeDeleted: boolean; since?: Date | null },
+  opts: {
+    conversationIds: readonly string[] | null;
+    includeDeleted: boolean;
+    since?: Date | null;
+    /** The import shape the restore used (how many files a message carries); default documented. */
+    importShape?: ImportShape;
+  },
 ): Promise<string[]> {
   const out: string[] = [];
   const filter = {
@@ -70,10 +119,21 @@ export async function compareRestore(
     )
       out.push(`conversation ${id}: participants differ`);
     const count = new Map<string, number>();
-    for (const m of await source.store.restore.messages(source.appId, id, opts.includeDeleted))
-      if (importable(m)) count.set(restoredForm(m), (count.get(restoredForm(m)) ?? 0) + 1);
-    for (const m of await target.store.restore.messages(target.appId, id, false))
-      count.set(restoredForm(m), (count.get(restoredForm(m)) ?? 0) - 1);
+    const sourceMessages = (
+      await source.store.restore.messages(source.appId, id, opts.includeDeleted)
+    ).filter(importable);
+    const refs = await source.store.restore.files(
+      source.appId,
+      sourceMessages.map((m) => m.id),
+    );
+    for (const m of sourceMessages) {
+      const form = restoredForm(m, carriedFiles(refs.get(m.id) ?? [], opts.importShape ?? "documented"));
+      count.set(form, (count.get(form) ?? 0) + 1);
+    }
+    for (const m of await target.store.restore.messages(target.appId, id, false)) {
+      const form = restoredForm(m, filesOfMessage(m));
+      count.set(form, (count.get(form) ?? 0) - 1);
+    }
     let missing = 0;
     let extra = 0;
     for (const n of count.values()) {

@@ -13,11 +13,12 @@
 
 import { hostname } from "node:os";
 import { MirrorError } from "../../errors.ts";
-import type { LedgerEntry, SourceConversation } from "../../store/restore.ts";
+import type { LedgerEntry, LedgerRow, SourceConversation } from "../../store/restore.ts";
 import type { Store } from "../../store/store.ts";
 import type { TalkJSClient } from "../../talkjs/client.ts";
 import { isRetryable, TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message, MirroredUser, UserUpdate } from "../../talkjs/types.ts";
+import { archived, RestoreFiles } from "./files.ts";
 import { MessageBag, matchMissing, messageKey } from "./match.ts";
 import { fingerprint, importItem } from "./payload.ts";
 import {
@@ -60,6 +61,8 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
     new Set(entries.filter((e) => e.status === "applied").map((e) => e.sourceId));
   const usersDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"));
   const convsDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "conversation"));
+  const filesDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "file"));
+  const filesSeen = new Set<string>();
   const plan: RestorePlan = {
     sourceAppId: o.sourceAppId,
     targetAppId: o.targetAppId,
@@ -67,12 +70,15 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
     conversations: source.conversations.length,
     deletedConversations: source.conversations.filter((c) => c.deletedAt !== null).length,
     messages: 0,
-    requests: { users: 0, conversations: 0, participants: 0, readBacks: 0, imports: 0 },
+    requests: { users: 0, conversations: 0, participants: 0, readBacks: 0, imports: 0, uploads: 0 },
     estimatedSeconds: 0,
+    files: { toUpload: 0, bytes: 0, alreadyUploaded: 0 },
     alreadyApplied: { users: 0, conversations: 0, messages: 0 },
     notRestorable: {
       systemMessages: 0,
       messagesWithFiles: 0,
+      filesNotArchived: 0,
+      filesNotCarried: 0,
       replies: 0,
       edited: 0,
       fields: NOT_RESTORABLE_FIELDS,
@@ -92,6 +98,10 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
     }
     const messages = await store.restore.messages(o.sourceAppId, id, o.includeDeleted);
     const applied = done(await store.restore.ofConversation(o.targetAppId, o.sourceAppId, id));
+    const files = await store.restore.files(
+      o.sourceAppId,
+      messages.filter(importable).map((m) => m.id),
+    );
     let todo = 0;
     for (const m of messages) {
       if (!importable(m)) {
@@ -103,8 +113,25 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
         plan.notRestorable.messagesWithFiles++;
       if (m.referencedMessageId) plan.notRestorable.replies++;
       if (m.editedAt) plan.notRestorable.edited++;
+      const refs = files.get(m.id) ?? [];
+      const carried = refs.filter((f) => archived(f, o.filesDir));
+      plan.notRestorable.filesNotArchived += refs.length - carried.length;
+      if (o.importShape === "documented" && carried.length > 1)
+        plan.notRestorable.filesNotCarried += carried.length - 1;
       if (applied.has(m.id)) plan.alreadyApplied.messages++;
-      else todo++;
+      else {
+        todo++;
+        for (const f of o.importShape === "documented" ? carried.slice(0, 1) : carried) {
+          const sha = f.sha256 as string;
+          if (filesSeen.has(sha)) continue;
+          filesSeen.add(sha);
+          if (filesDone.has(sha)) plan.files.alreadyUploaded++;
+          else {
+            plan.files.toUpload++;
+            plan.files.bytes += f.size ?? 0;
+          }
+        }
+      }
     }
     if (todo > 0) {
       plan.requests.readBacks++;
@@ -112,8 +139,10 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
     }
   }
   const r = plan.requests;
+  r.uploads = plan.files.toUpload;
   plan.estimatedSeconds =
-    (r.users + r.conversations + r.participants + r.readBacks + r.imports) / o.targetRatePerSecond;
+    (r.users + r.conversations + r.participants + r.readBacks + r.imports + r.uploads) /
+    o.targetRatePerSecond;
   return plan;
 }
 
@@ -166,6 +195,10 @@ export async function runRestore(
     unknownOutcomes: 0,
     importRequests: 0,
     readBacks: 0,
+    filesUploaded: 0,
+    filesUploadedBytes: 0,
+    filesReused: 0,
+    filesNotArchived: 0,
   };
   // One restore per target at a time (two at once would each import what the other has not
   // recorded yet). A lock the kernel frees with the process, like the run lock: kill -9 never blocks
@@ -215,19 +248,21 @@ async function lockedRestore(
     await restoreAll(store, client, o, summary);
   } catch (error) {
     await finish("failed", error instanceof Error ? error.message : String(error)).catch(() => {});
+    await store.restore.addTotals(o.sourceAppId, { runsFailed: 1 }).catch(() => {});
     throw error;
   }
   await finish("succeeded", null);
+  // /metrics counts restore runs from here (a restore is its own process; the worker never sees it).
+  await store.restore.addTotals(o.sourceAppId, { runsSucceeded: 1 });
   return summary;
 }
 
 async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions, summary: RestoreSummary) {
-  const { signal } = o;
   const ledger = (
     kind: "user" | "conversation" | "message",
     sourceId: string,
     extra: Partial<LedgerEntry>,
-  ) => ({
+  ): LedgerRow => ({
     targetAppId: o.targetAppId,
     sourceAppId: o.sourceAppId,
     kind,
@@ -240,7 +275,28 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
     ...extra,
   });
   const source = await loadSource(store, o);
+  const files = await RestoreFiles.open(store, client, o);
+  try {
+    await restoreSource(store, client, o, summary, ledger, source, files);
+  } finally {
+    Object.assign(summary, files.counters);
+  }
+}
 
+async function restoreSource(
+  store: Store,
+  client: TalkJSClient,
+  o: RestoreOptions,
+  summary: RestoreSummary,
+  ledger: (
+    kind: "user" | "conversation" | "message",
+    sourceId: string,
+    extra: Partial<LedgerEntry>,
+  ) => LedgerRow,
+  source: Source,
+  files: RestoreFiles,
+): Promise<void> {
+  const { signal } = o;
   // 1. Users: idempotent PUTs; the ledger only saves resending them on a rerun.
   const usersDone = new Set(
     (await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"))
@@ -289,7 +345,7 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
       }
       await store.restore.write([ledger("conversation", conv.id, { status: "applied", targetId: conv.id })]);
     }
-    await restoreMessages(store, client, o, conv.id, summary, ledger);
+    await restoreMessages(store, client, o, conv.id, summary, ledger, files);
     conversationsDone++;
     o.onProgress?.({
       conversationsDone,
@@ -373,6 +429,7 @@ async function restoreMessages(
   conversationId: string,
   summary: RestoreSummary,
   ledger: LedgerOf,
+  files: RestoreFiles,
 ): Promise<void> {
   const { signal } = o;
   const messages = (await store.restore.messages(o.sourceAppId, conversationId, o.includeDeleted)).filter(
@@ -419,7 +476,9 @@ async function restoreMessages(
     for (let i = 0, b = batchBase + 1; i < missing.length; i += o.batchSize, b++) {
       signal?.throwIfAborted();
       const batch = missing.slice(i, i + o.batchSize);
-      const body = batch.map((m) => importItem(m, o.importShape));
+      // Files first (uploaded once per sha256, tokens in the ledger): the import names them by token.
+      const tokens = await files.tokensFor(batch);
+      const body = batch.map((m) => importItem(m, o.importShape, tokens.get(m.id)));
       const fp = fingerprint(body);
       const rows = (status: "pending" | "applied") =>
         batch.map((m) => ledger("message", m.id, { conversationId, status, batch: b, fingerprint: fp }));
@@ -434,7 +493,7 @@ async function restoreMessages(
         unknown = true;
         break; // read the conversation back before sending anything more
       }
-      await store.restore.write(rows("applied"));
+      await store.restore.write(rows("applied"), undefined, { messages: batch.length });
       summary.messagesImported += batch.length;
     }
     if (unknown) continue;

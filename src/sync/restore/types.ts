@@ -19,6 +19,8 @@ export interface RestoreOptions {
   batchSize: number;
   /** The target's pace (requests/s), for the plan's time estimate. */
   targetRatePerSecond: number;
+  /** FILES_DIR: where archived files are read from for re-upload (null/undefined: none is). */
+  filesDir?: string | null;
   /** Conversations restored at once (default 4; the client's limits still apply). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -47,9 +49,17 @@ export interface RestorePlan {
     participants: number;
     readBacks: number;
     imports: number;
+    uploads: number;
   };
   /** Minimum time at the target's rate limit, seconds. */
   estimatedSeconds: number;
+  /** Files to re-upload: distinct archived files (by sha256) not in the target yet, their bytes. */
+  files: {
+    toUpload: number;
+    bytes: number;
+    /** Uploaded by an earlier run (token in the ledger): reused. */
+    alreadyUploaded: number;
+  };
   /** Already in the ledger as applied (a rerun): not sent again. */
   alreadyApplied: { users: number; conversations: number; messages: number };
   notRestorable: NotRestorable;
@@ -59,8 +69,12 @@ export interface RestorePlan {
 export interface NotRestorable {
   /** System messages: the import endpoint refuses them. */
   systemMessages: number;
-  /** Messages with an attachment or file blocks: re-upload is not implemented; text only. */
+  /** Messages with an attachment or file blocks (their archived files are re-uploaded). */
   messagesWithFiles: number;
+  /** File references not archived (failed, gone, too large, MIRROR_FILES off): restored as text. */
+  filesNotArchived: number;
+  /** Documented shape: archived files beyond a message's first (one attachmentToken per message). */
+  filesNotCarried: number;
   /** Messages that reply to another: referencedMessageId is not carried (new ids). */
   replies: number;
   /** Edited messages: the restored copy has the last text, but no editedAt. */
@@ -76,7 +90,8 @@ export const NOT_RESTORABLE_FIELDS = [
   "message referencedMessageId",
   "reactions",
   "system messages",
-  "attachments and file blocks (not re-uploaded yet)",
+  "files the mirror did not archive (the message comes back as its text)",
+  "file URLs (re-uploaded files get new ones; compared by filename and size)",
   "conversation createdAt (set when the target conversation is created)",
   "user createdAt",
   "participants' read position beyond readBy",
@@ -96,4 +111,10 @@ export interface RestoreSummary {
   unknownOutcomes: number;
   importRequests: number;
   readBacks: number;
+  filesUploaded: number;
+  filesUploadedBytes: number;
+  /** File tokens reused (uploaded earlier in this run or by an earlier run): not uploaded again. */
+  filesReused: number;
+  /** File references restored without their file (not archived, or the archived copy unreadable). */
+  filesNotArchived: number;
 }

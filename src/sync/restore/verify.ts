@@ -28,6 +28,11 @@ export async function verifyRestore(
   return compareRestore(
     { store: source, appId: o.sourceAppId },
     { store: scratch, appId: o.targetAppId },
-    { conversationIds: o.conversationIds, includeDeleted: o.includeDeleted, since: o.since },
+    {
+      conversationIds: o.conversationIds,
+      includeDeleted: o.includeDeleted,
+      since: o.since,
+      importShape: o.importShape,
+    },
   );
 }
