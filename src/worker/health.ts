@@ -1,8 +1,8 @@
 // The worker's HTTP endpoint: /healthz (the process is alive and its event loop turns),
 // /readyz (the mirror is usable: see readiness.ts), /metrics (Prometheus text format).
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { listenOn } from "./listen.ts";
 import type { Readiness } from "./readiness.ts";
 
 export interface HealthServer {
@@ -56,22 +56,6 @@ export async function startHealthServer(
   });
   // Health checks must not keep a shutting-down process alive.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  return {
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${bound}`,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listenOn(server, host, port);
+  return { url: listening.origin, port: listening.port, close: listening.close };
 }

@@ -3,7 +3,6 @@
 // (src/sync/webhooks/verify.ts), stores it durably in the inbox and only then answers 200; the
 // consumer is told there is work. Rejections store nothing and never echo a secret.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { WebhookInbox } from "../store/webhook-inbox.ts";
 import {
   bodyHash,
@@ -13,6 +12,7 @@ import {
   rejectStatus,
   verifyWebhook,
 } from "../sync/webhooks/verify.ts";
+import { listenOn } from "./listen.ts";
 
 export const WEBHOOK_PATH = "/webhooks/talkjs";
 
@@ -125,22 +125,6 @@ export async function startWebhookServer(
   });
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  return {
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${bound}${WEBHOOK_PATH}`,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listenOn(server, host, port);
+  return { url: `${listening.origin}${WEBHOOK_PATH}`, port: listening.port, close: listening.close };
 }
