@@ -269,6 +269,9 @@ backfill (resuming an interrupted one), then runs \`sync\` on SYNC_CRON (default
 \`reconcile\` on RECONCILE_CRON (default 03:00 daily, CRON_TIMEZONE default UTC). Serves /healthz,
 /readyz and /metrics on METRICS_HOST:METRICS_PORT (default 0.0.0.0:9464). SIGTERM or SIGINT stops
 it gracefully within SHUTDOWN_GRACE_MS (default 25000); a second signal exits at once.
+With WEBHOOK_PORT set it also receives TalkJS webhooks (POST /webhooks/talkjs; WEBHOOK_HOST,
+WEBHOOK_INBOX_PATH, TALKJS_SECRET_KEY_PREVIOUS) and fetches what they name within seconds; the
+schedule stays the backstop for lost deliveries.
 Logs are JSON lines on stdout (--log-pretty or LOG_PRETTY=true for readable lines).`;
 
 /** A spinner on an interactive terminal; elsewhere (container, CI, pipe) a progress log line every 15 s. */
