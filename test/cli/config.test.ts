@@ -1,20 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, TALKJS_OPTION_SETTINGS } from "../../src/config/index.ts";
-import { ConfigError } from "../../src/errors.ts";
 import { resolveClientOptions, type TalkJSClientOptions } from "../../src/talkjs/config.ts";
+import { configError } from "../helpers/config-error.ts";
 
 const talkjsEnv = { TALKJS_APP_ID: "app1", TALKJS_SECRET_KEY: "sk_test_s3cret" };
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadConfig", () => {
   it("applies the documented defaults", () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.ts";
 import { loadWebhookSettings } from "../../src/config/webhooks.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { configError } from "../helpers/config-error.ts";
 
 const sqlite = {
   TALKJS_APP_ID: "app1",
@@ -15,16 +15,6 @@ const pg = { ...sqlite, DATABASE_URL: "postgresql://mirror:pw@db:5432/mirror" };
 function settings(env: Record<string, string>) {
   const config = loadConfig(env, { requireTalkJS: false });
   return loadWebhookSettings(env, config.database, env.TALKJS_SECRET_KEY);
-}
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 describe("webhook settings", () => {
