@@ -6,6 +6,7 @@
 // then 50 events/s at TalkJS's own limit (9 requests/s) to show what coalescing buys.
 //
 // usage: tsx bench/webhooks.ts [--seconds 10] [--databases sqlite,postgresql] [--conversations 100]
+//                              [--rates 10,50,200,50@9]
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     databases: { type: "string", default: "sqlite,postgresql" },
     conversations: { type: "string", default: "100" },
+    /** Which rows to run: events/s, "@limit" for a client rate limit (e.g. "50,50@9"). */
+    rates: { type: "string", default: "10,50,200,50@9" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -39,12 +42,14 @@ interface Scenario {
   /** Conversations the events spread over. */
   spread: number;
 }
-const SCENARIOS: Scenario[] = [
-  { rate: 10, limit: null, spread: CONVERSATIONS },
-  { rate: 50, limit: null, spread: CONVERSATIONS },
-  { rate: 200, limit: null, spread: CONVERSATIONS },
-  { rate: 50, limit: 9, spread: 20 },
-];
+/** "50" → 50 events/s, limit lifted, over every conversation; "50@9" → at 9 requests/s over 20. */
+function scenario(spec: string): Scenario {
+  const m = /^(\d+)(?:@(\d+))?$/.exec(spec.trim());
+  if (!m) throw new Error(`--rates: "${spec}" is not <events/s> or <events/s>@<requests/s>`);
+  const limit = m[2] === undefined ? null : Number(m[2]);
+  return { rate: Number(m[1]), limit, spread: limit === null ? CONVERSATIONS : Math.min(20, CONVERSATIONS) };
+}
+const SCENARIOS: Scenario[] = values.rates.split(",").map(scenario);
 
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -59,9 +64,11 @@ async function run(provider: DatabaseProvider, s: Scenario): Promise<string> {
     TALKJS_API_URL: sim.url,
     TALKJS_RATE_LIMIT_PER_SECOND: String(s.limit ?? 10_000),
     TALKJS_RATE_LIMIT_BURST: String(s.limit ?? 10_000),
-    // "Lifted" means both client limits: at the default 4 requests in flight and 50 ms per request
-    // the client tops out at 80 requests/s, less than 50 events/s × 2 requests, and the lag grows.
+    // "Lifted" means every client limit: at the default 4 requests in flight (and 4 connections)
+    // and 50 ms per request the client tops out at 80 requests/s, less than 50 events/s × 2
+    // requests, and the lag grows. At TalkJS's 9/s the defaults are far from the bound.
     TALKJS_MAX_CONCURRENCY: s.limit === null ? "16" : "4",
+    TALKJS_CONNECTIONS: s.limit === null ? "16" : "4",
     DATABASE_URL: db.url,
     METRICS_HOST: "127.0.0.1",
     METRICS_PORT: "0",

@@ -49,8 +49,8 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
   const drainOptions: DrainOptions = {
     mirrorUsers: o.mirrorUsers,
     mirrorMessages: o.mirrorMessages,
-    // Each item is a GET or two: more in flight than the message pass, the client's rate limit
-    // (governor) still paces them.
+    // Each item is a GET or two: more in flight than the message pass; the client's rate limit
+    // (governor) and its connections still pace them.
     concurrency: Math.max(o.concurrency, WEBHOOK_CONCURRENCY),
     onApplied: (kind, lagMs) => metrics.applied(kind, lagMs),
   };
@@ -118,7 +118,7 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
     }
   });
   // Inbox → work queue, apart from the drain: events received while a drain runs reach the queue
-  // at once, and the drain's pool picks them up as slots free.
+  // at once, and the drain's next round takes them.
   const kick = serial(async () => {
     await moveInboxToQueue(ctx, inbox, { mirrorUsers: o.mirrorUsers });
     if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {

@@ -95,7 +95,7 @@ describe("planWebhook", () => {
     expect(planWebhook(ev("message.sent", { conversation: { id: 5 } }), opts)).toEqual([]);
   });
 
-  it("coalesces many events for one conversation into one fetch, timed at the newest", () => {
+  it("coalesces many events for one conversation into one fetch, timed at the newest and the oldest", () => {
     const planned: Parameters<typeof coalesce>[0][number][] = Array.from({ length: 100 }, (_, i) => ({
       fetches: [{ kind: "hook_conversation", key: "c1" }],
       receivedAt: 1_000 + i,
@@ -103,7 +103,9 @@ describe("planWebhook", () => {
     planned.push({ fetches: [{ kind: "hook_user", key: "c1" }], receivedAt: 5 });
     const items = coalesce(planned);
     expect(items).toHaveLength(2);
-    expect(items.find((i) => i.kind === "hook_conversation")?.at.getTime()).toBe(1_099);
+    const conversation = items.find((i) => i.kind === "hook_conversation");
+    expect(conversation?.at.getTime()).toBe(1_099);
+    expect(conversation?.firstAt.getTime()).toBe(1_000);
   });
 
   it("message keys round-trip; parse refuses what is not an event", () => {

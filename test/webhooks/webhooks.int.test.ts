@@ -246,6 +246,40 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
     expect(formatStatus(status)).toContain("Webhooks: 2 fetches queued");
   });
 
+  it.skipIf(skip)(
+    "the drain serves the longest-waiting work first and keeps work a newer event moved",
+    async () => {
+      const appId = `hooks_order_${provider}_${++apps}`;
+      const work = store.webhookWork;
+      const t = (s: number) => new Date(1_700_000_000_000 + s * 1_000);
+      // A busy conversation keyed last ("z") waits since 0 s and gets another event at 5 s; a quiet
+      // one ("a") waits since 2 s. Ordering by key or by newest event would serve "a" first.
+      await work.enqueue(appId, [{ kind: "hook_conversation", key: "z_busy", at: t(0) }]);
+      await work.enqueue(appId, [{ kind: "hook_conversation", key: "a_quiet", at: t(2) }]);
+      await work.enqueue(appId, [{ kind: "hook_conversation", key: "z_busy", at: t(5) }]);
+      // Events delivered out of order: an older receipt never moves the newest one back.
+      await work.enqueue(appId, [{ kind: "hook_user", key: "u", at: t(4), firstAt: t(3) }]);
+      await work.enqueue(appId, [{ kind: "hook_user", key: "u", at: t(1) }]);
+      const listed = await work.list(appId, ["hook_conversation", "hook_user"], 10);
+      expect(listed.map((i) => i.key)).toEqual(["z_busy", "u", "a_quiet"]);
+      expect(listed.map((i) => i.enqueuedAt.getTime())).toEqual([t(5), t(4), t(2)].map((d) => d.getTime()));
+      expect(await work.list(appId, ["hook_user"], 10)).toEqual([
+        { kind: "hook_user", key: "u", enqueuedAt: t(4) },
+      ]);
+      expect((await work.backlog(appId)).oldestAt?.getTime()).toBe(t(0).getTime());
+      // A round that started at 4 s read z_busy before its 5 s event: it stays queued for the next.
+      const removed = await work.done(appId, listed, t(4));
+      expect(removed.map((i) => i.key).sort()).toEqual(["a_quiet", "u"]);
+      expect((await work.list(appId, ["hook_conversation", "hook_user"], 10)).map((i) => i.key)).toEqual([
+        "z_busy",
+      ]);
+      expect(await work.done(appId, listed, t(5))).toEqual([
+        { kind: "hook_conversation", key: "z_busy", enqueuedAt: t(5) },
+      ]);
+      expect(await backlog(appId)).toBe(0);
+    },
+  );
+
   it.skipIf(skip)("a scheduled job is not starved by a steady stream of webhooks", async () => {
     const sim = await newSim(10);
     const { worker, url } = await start(sim);

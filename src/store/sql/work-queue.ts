@@ -12,7 +12,7 @@ export const WORK_KINDS = {
   /** A webhook named this user: GET it. */
   hookUser: "hook_user",
 } as const;
-/** The kinds webhooks fill, drained by src/sync/webhooks/drain.ts. */
+/** The kinds webhooks fill, drained by src/sync/webhooks/consume.ts. */
 export const HOOK_KINDS = [WORK_KINDS.hookConversation, WORK_KINDS.hookMessage, WORK_KINDS.hookUser] as const;
 export type HookKind = (typeof HOOK_KINDS)[number];
 export type WorkKind = (typeof WORK_KINDS)[keyof typeof WORK_KINDS];
@@ -93,41 +93,56 @@ export function enqueueHistoriesSince(pg: boolean, appId: string, since: Date, a
 }
 
 /**
- * Webhook work: adds keys, or moves an already-queued key's time forward to the newest event's
- * receipt, so a drain that started before that receipt does not dequeue it (see dequeueHookWork).
- * Primary key.
+ * Webhook work: adds items, or moves an already-queued item's `enqueued_at` forward to the newest
+ * event's receipt (a drain that started before that receipt does not dequeue it: dequeueHookWork)
+ * and its `waiting_since` back to the oldest unserved one's (the drain's order). Primary key.
  */
-export function enqueueHookWork(pg: boolean, appId: string, kind: HookKind, key: string, at: Date): Sql {
-  return sql`INSERT INTO work_queue (app_id, kind, key, enqueued_at)
-    VALUES (${appId}, ${kind}, ${key}, ${sqlTimestamp(pg, at)})
-    ON CONFLICT (app_id, kind, key) DO UPDATE SET enqueued_at = excluded.enqueued_at
-    WHERE work_queue.enqueued_at < excluded.enqueued_at`;
-}
-
-/** The oldest queued webhook work of one kind. Primary key range. */
-export function listHookWork(appId: string, kind: HookKind, limit: number): Sql {
-  return sql`SELECT key, enqueued_at FROM work_queue WHERE app_id = ${appId} AND kind = ${kind}
-    ORDER BY key LIMIT ${limit}`;
+export function enqueueHookWork(
+  pg: boolean,
+  appId: string,
+  items: readonly { kind: HookKind; key: string; at: Date; firstAt: Date }[],
+): Sql {
+  const rows = items.map(
+    (i) => sql`(${appId}, ${i.kind}, ${i.key}, ${sqlTimestamp(pg, i.at)}, ${sqlTimestamp(pg, i.firstAt)})`,
+  );
+  return sql`INSERT INTO work_queue (app_id, kind, key, enqueued_at, waiting_since) VALUES ${join(rows)}
+    ON CONFLICT (app_id, kind, key) DO UPDATE SET
+      enqueued_at = CASE WHEN excluded.enqueued_at > work_queue.enqueued_at
+        THEN excluded.enqueued_at ELSE work_queue.enqueued_at END,
+      waiting_since = CASE WHEN work_queue.waiting_since IS NULL OR excluded.waiting_since < work_queue.waiting_since
+        THEN excluded.waiting_since ELSE work_queue.waiting_since END`;
 }
 
 /**
- * Removes done webhook work, unless an event received after the fetch started moved it forward:
- * that event's change may postdate what the fetch read. Primary key.
+ * The queued webhook work of these kinds, first come first served: by the oldest unserved event
+ * (a busy conversation's newer events never push it behind quieter ones). Primary key range of
+ * each kind; the hook kinds hold only the backlog, so the sort is small.
+ */
+export function listHookWork(appId: string, kinds: readonly HookKind[], limit: number): Sql {
+  return sql`SELECT kind, key, enqueued_at FROM work_queue WHERE app_id = ${appId} AND kind IN (${join([...kinds])})
+    ORDER BY COALESCE(waiting_since, enqueued_at), kind, key LIMIT ${limit}`;
+}
+
+/**
+ * Removes done webhook work, except items an event received after the fetch started moved
+ * forward: that event's change may postdate what the fetch read. Returns the removed items.
+ * Primary key.
  */
 export function dequeueHookWork(
   pg: boolean,
   appId: string,
   kind: HookKind,
-  key: string,
+  keys: readonly string[],
   startedAt: Date,
 ): Sql {
-  return sql`DELETE FROM work_queue WHERE app_id = ${appId} AND kind = ${kind} AND key = ${key}
-    AND enqueued_at <= ${sqlTimestamp(pg, startedAt)}`;
+  return sql`DELETE FROM work_queue WHERE app_id = ${appId} AND kind = ${kind} AND key IN (${join(keys)})
+    AND enqueued_at <= ${sqlTimestamp(pg, startedAt)}
+    RETURNING key, enqueued_at`;
 }
 
 /** Webhook backlog for status and /metrics: queued items and the oldest one's time. Primary key range. */
 export function hookBacklog(appId: string): Sql {
-  return sql`SELECT COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM work_queue
+  return sql`SELECT COUNT(*) AS n, MIN(COALESCE(waiting_since, enqueued_at)) AS oldest FROM work_queue
     WHERE app_id = ${appId} AND kind IN (${join([...HOOK_KINDS])})`;
 }
 

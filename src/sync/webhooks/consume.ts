@@ -3,13 +3,14 @@
 //      conversation/user, written to the mirror's work_queue in one transaction; only then are the
 //      events marked processed. A crash in between re-plans them (the queue is keyed: harmless).
 //   2. drainWebhookWork: the queued fetches, by whoever holds the app's run lock (the worker between
-//      its jobs or beside its running job, or any sync/reconcile at its end): GET each conversation
-//      (404: marked deleted) and its new messages, re-read the page of an edited message, GET each
-//      user. The client's rate governor paces every request.
+//      its jobs or beside its running job, or any sync/reconcile at its end), in rounds of batched
+//      writes: GET each conversation (404: marked deleted) and its new messages, re-read the page of
+//      an edited message, GET each user. The client's rate governor paces every request.
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
-import { HOOK_KINDS, type HookKind, type HookWorkItem, WORK_KINDS } from "../../store/webhook-work.ts";
+import { HOOK_KINDS, type HookKind, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message } from "../../talkjs/types.ts";
+import { mapLimited } from "../limit.ts";
 import { MESSAGE_PAGE_SIZE, mirrorMessagesOf } from "../messages.ts";
 import { clock, type SyncContext } from "../run.ts";
 import { coalesce, planWebhook, splitMessageKey } from "./plan.ts";
@@ -52,10 +53,11 @@ export async function moveInboxToQueue(
 export interface DrainOptions {
   mirrorUsers: boolean;
   mirrorMessages: boolean;
+  /** Requests in flight per kind of fetch (the client's governor still paces them). */
   concurrency: number;
-  /** Start at most this many items even if events keep arriving (a job's tail must end). */
+  /** Take at most this many items even if events keep arriving (a job's tail must end). */
   maxItems?: number;
-  /** Checked before each new item: true stops starting new ones (the items in flight finish). */
+  /** Checked before each round: true stops taking new items (the round in flight finishes). */
   shouldStop?: () => boolean;
   /** Each applied item: its kind and the time from its newest event's receipt to now (ms). */
   onApplied?: (kind: string, lagMs: number) => void;
@@ -68,88 +70,92 @@ export interface DrainSummary {
   users: number;
 }
 
-/** Fetches what the queued webhook work names, until the queue is empty (or maxItems). */
+/**
+ * Fetches what the queued webhook work names, until the queue is empty (or maxItems), in rounds:
+ * each round takes the longest-waiting items (up to DRAIN_BATCH), GETs them all, then writes them
+ * in a few batched statements and dequeues them in one per kind. A round's database work is a
+ * handful of round trips however many items it holds, so the throughput grows with the backlog
+ * and the lag stays about two rounds (events arriving during a round are the next one's).
+ */
 export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
-  const { store, appId, client } = ctx;
-  const work = store.webhookWork;
+  const { store, appId } = ctx;
   const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
-  const applied = (kind: string, at: Date): void => opts.onApplied?.(kind, clock(ctx) - at.getTime());
-  // One item's fetch is a pipeline of its own (GET, write, its messages, dequeue): an item's lag
-  // does not wait for the slowest of a batch. The three kinds share the pool.
-  const conversation = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
-    const conv = await client.getConversation(item.key, ctx.signal);
-    if (conv === null) {
-      // A GET that answered 404 is the confirmation: the conversation is gone at TalkJS.
-      summary.deleted += await store.markDeleted(appId, [item.key], new Date(clock(ctx)));
-      await store.messages.dequeue(appId, [item.key]);
-    } else {
-      await store.upsertConversations(appId, [conv], { seenAt: new Date(clock(ctx)) });
-      if (opts.mirrorMessages) {
-        await mirrorMessagesOf(ctx, await work.messageWorkFor(appId, [conv.id]), 1);
-      }
-    }
-    summary.conversations += 1;
-    if (await work.done(appId, WORK_KINDS.hookConversation, item.key, startedAt)) {
-      applied(WORK_KINDS.hookConversation, item.enqueuedAt);
-    }
-  };
-  const edit = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
-    const ids = splitMessageKey(item.key);
-    if (ids !== null) summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
-    if (await work.done(appId, WORK_KINDS.hookMessage, item.key, startedAt)) {
-      applied(WORK_KINDS.hookMessage, item.enqueuedAt);
-    }
-  };
-  const user = async (item: HookWorkItem, startedAt: Date): Promise<void> => {
-    if (opts.mirrorUsers) {
-      const got = await client.getUser(item.key, ctx.signal);
-      if (got !== null) {
-        await store.users.upsert(appId, [got], { seenAt: new Date(clock(ctx)) });
-        summary.users += 1;
-      }
-    }
-    if (await work.done(appId, WORK_KINDS.hookUser, item.key, startedAt)) {
-      applied(WORK_KINDS.hookUser, item.enqueuedAt);
-    }
-  };
-  const handlers: Record<HookKind, (item: HookWorkItem, startedAt: Date) => Promise<void>> = {
-    hook_conversation: conversation,
-    hook_message: edit,
-    hook_user: user,
-  };
   const kinds = HOOK_KINDS.filter((k) => k !== WORK_KINDS.hookMessage || opts.mirrorMessages);
-  // A pool, not rounds: whenever an item is done the queue is read again and free slots start the
-  // next items, so an event arriving mid-drain waits for a free slot, not for a whole batch.
-  const running = new Map<string, Promise<void>>();
-  let failure: { error: unknown } | null = null;
-  let started = 0;
   const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
-  for (;;) {
-    if (failure === null && !ctx.signal?.aborted && started < maxItems && opts.shouldStop?.() !== true) {
-      for (const kind of kinds) {
-        if (running.size >= opts.concurrency) break;
-        for (const item of await work.list(appId, kind, DRAIN_BATCH)) {
-          if (running.size >= opts.concurrency || started >= maxItems) break;
-          const id = `${kind}\u0000${item.key}`;
-          if (running.has(id)) continue;
-          started += 1;
-          // Taken before its GET: an event received after it keeps the item queued (dequeueHookWork).
-          const startedAt = new Date(clock(ctx));
-          const task = handlers[kind](item, startedAt)
-            .catch((error: unknown) => {
-              failure ??= { error };
-            })
-            .finally(() => running.delete(id));
-          running.set(id, task);
-        }
-      }
+  let taken = 0;
+  while (taken < maxItems && !ctx.signal?.aborted && opts.shouldStop?.() !== true) {
+    const items = await store.webhookWork.list(appId, kinds, Math.min(DRAIN_BATCH, maxItems - taken));
+    if (items.length === 0) break;
+    taken += items.length;
+    // Taken before the GETs: an event received after it keeps its item queued (dequeueHookWork).
+    const startedAt = new Date(clock(ctx));
+    const ofKind = (kind: HookKind): string[] => items.filter((i) => i.kind === kind).map((i) => i.key);
+    // The kinds run side by side; each waits for all its fetches before it writes. A failure is
+    // thrown only once every kind has settled: nothing is still writing when the lock is released.
+    const settled = await Promise.allSettled([
+      fetchConversations(ctx, ofKind(WORK_KINDS.hookConversation), opts, summary),
+      opts.mirrorMessages
+        ? mapLimited(ofKind(WORK_KINDS.hookMessage), opts.concurrency, async (key) => {
+            const ids = splitMessageKey(key);
+            if (ids !== null)
+              summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
+          })
+        : undefined,
+      fetchUsers(ctx, ofKind(WORK_KINDS.hookUser), opts, summary),
+    ]);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const now = clock(ctx);
+    for (const done of await store.webhookWork.done(appId, items, startedAt)) {
+      opts.onApplied?.(done.kind, now - done.enqueuedAt.getTime());
     }
-    if (running.size === 0) break;
-    await Promise.race(running.values());
   }
-  if (failure !== null) throw (failure as { error: unknown }).error;
   ctx.signal?.throwIfAborted();
   return summary;
+}
+
+/** GETs the conversations; 404s are marked deleted (the GET is the confirmation), the rest written with their new messages. */
+async function fetchConversations(
+  ctx: SyncContext,
+  ids: readonly string[],
+  opts: DrainOptions,
+  summary: DrainSummary,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const { store, appId, client } = ctx;
+  const got = await mapLimited(ids, opts.concurrency, (id) => client.getConversation(id, ctx.signal));
+  const gone = ids.filter((_, i) => got[i] === null);
+  const found = got.filter((c) => c !== null);
+  if (gone.length > 0) {
+    summary.deleted += await store.markDeleted(appId, gone, new Date(clock(ctx)));
+    await store.messages.dequeue(appId, gone);
+  }
+  if (found.length > 0) {
+    await store.upsertConversations(appId, found, { seenAt: new Date(clock(ctx)) });
+    if (opts.mirrorMessages) {
+      const work = await store.webhookWork.messageWorkFor(
+        appId,
+        found.map((c) => c.id),
+      );
+      await mirrorMessagesOf(ctx, work, opts.concurrency);
+    }
+  }
+  summary.conversations += ids.length;
+}
+
+/** GETs the users (when the users mirror is on) and writes those that exist. */
+async function fetchUsers(
+  ctx: SyncContext,
+  ids: readonly string[],
+  opts: DrainOptions,
+  summary: DrainSummary,
+): Promise<void> {
+  if (ids.length === 0 || !opts.mirrorUsers) return;
+  const got = await mapLimited(ids, opts.concurrency, (id) => ctx.client.getUser(id, ctx.signal));
+  const found = got.filter((u) => u !== null);
+  if (found.length === 0) return;
+  await ctx.store.users.upsert(ctx.appId, found, { seenAt: new Date(clock(ctx)) });
+  summary.users += found.length;
 }
 
 /**

@@ -61,18 +61,28 @@ export function planWebhook(event: WebhookEvent, opts: { mirrorUsers: boolean })
 
 /**
  * Coalesces a batch's plans: one item per (kind, key), timed at its newest event's receipt (the
- * drain dequeues an item only when its fetch started after that receipt).
+ * drain dequeues an item only when its fetch started after that receipt) and at its oldest (the
+ * drain serves the longest-waiting first).
  */
 export function coalesce(
   planned: readonly { fetches: readonly PlannedFetch[]; receivedAt: number }[],
-): { kind: HookKind; key: string; at: Date }[] {
-  const byKey = new Map<string, { kind: HookKind; key: string; at: number }>();
+): { kind: HookKind; key: string; at: Date; firstAt: Date }[] {
+  const byKey = new Map<string, { kind: HookKind; key: string; at: number; firstAt: number }>();
   for (const p of planned) {
     for (const f of p.fetches) {
       const id = `${f.kind}\u0000${f.key}`;
       const seen = byKey.get(id);
-      if (!seen || seen.at < p.receivedAt) byKey.set(id, { ...f, at: p.receivedAt });
+      if (!seen) byKey.set(id, { ...f, at: p.receivedAt, firstAt: p.receivedAt });
+      else {
+        seen.at = Math.max(seen.at, p.receivedAt);
+        seen.firstAt = Math.min(seen.firstAt, p.receivedAt);
+      }
     }
   }
-  return [...byKey.values()].map((v) => ({ kind: v.kind, key: v.key, at: new Date(v.at) }));
+  return [...byKey.values()].map((v) => ({
+    kind: v.kind,
+    key: v.key,
+    at: new Date(v.at),
+    firstAt: new Date(v.firstAt),
+  }));
 }
