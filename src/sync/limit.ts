@@ -28,3 +28,24 @@ export async function mapLimited<T, R>(
   if (failure !== null) throw (failure as { error: unknown }).error;
   return results;
 }
+
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * Like mapLimited, but one call's failure neither stops the others nor is thrown: each result says
+ * whether its call succeeded (a batch of independent fetches, where one bad item must not hold
+ * back the rest).
+ */
+export function mapSettled<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<Settled<R>[]> {
+  return mapLimited(items, limit, async (item): Promise<Settled<R>> => {
+    try {
+      return { ok: true, value: await fn(item) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+}

@@ -9,7 +9,7 @@ import { MirrorError } from "../errors.ts";
 import type { MessageWork } from "../store/store.ts";
 import { TalkJSApiError } from "../talkjs/errors.ts";
 import type { Message } from "../talkjs/types.ts";
-import { mapLimited } from "./limit.ts";
+import { mapLimited, mapSettled } from "./limit.ts";
 import { isSampled, PageProof } from "./page-proof.ts";
 import { decideMessageSweep, judgeMissingMessage } from "./policy.ts";
 import { addProgress, clock, type RunSummary, recordedRun, type SyncContext } from "./run.ts";
@@ -182,27 +182,32 @@ export async function runMessagePass(
 
 /**
  * The new messages of a few conversations (webhook fetches): the incremental fetch of each, outside
- * a recorded run (no sync_runs row per webhook). Returns how many messages were read.
+ * a recorded run (no sync_runs row per webhook). One conversation's failure does not stop the
+ * others: returns how many messages were read and the conversations that failed, with their error.
  */
 export async function mirrorMessagesOf(
   ctx: SyncContext,
   work: readonly MessageWork[],
   concurrency = DEFAULT_MESSAGE_CONCURRENCY,
-): Promise<number> {
-  if (work.length === 0) return 0;
+): Promise<{ read: number; failed: Map<string, unknown> }> {
+  const failed = new Map<string, unknown>();
+  if (work.length === 0) return { read: 0, failed };
   const proof = await PageProof.load(ctx);
   let read = 0;
-  await mapLimited(work, concurrency, async (w) => {
-    await mirrorConversationMessages(
+  const results = await mapSettled(work, concurrency, (w) =>
+    mirrorConversationMessages(
       ctx,
       w,
       { deep: false, pageSize: MESSAGE_PAGE_SIZE, proof, confirmAfterMs: DEFAULT_CONFIRM_AFTER_MS },
       (page) => {
         read += page;
       },
-    );
+    ),
+  );
+  results.forEach((r, i) => {
+    if (!r.ok) failed.set((work[i] as MessageWork).conversationId, r.error);
   });
-  return read;
+  return { read, failed };
 }
 
 /**

@@ -225,6 +225,47 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
     },
   );
 
+  it.skipIf(skip)(
+    "a conversation whose fetch keeps failing stays queued and does not hold back the others",
+    async () => {
+      const sim = await newSim(10);
+      const { worker, url } = await start(sim);
+      sim.webhooks.configure({ url });
+      try {
+        const [bad, ...good] = sim.allConversations().filter((x) => sim.messages(x.id).length >= 1);
+        if (!bad || good.length < 4) throw new Error("too few conversations with messages");
+        // Its message listing answers garbage until the fault is lifted.
+        sim.addFault({
+          fault: { kind: "malformed-json" },
+          match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}/messages$`) },
+          probability: 1,
+        });
+        const stuck = sim.addMessage(bad.id, { senderId: "hook_user_1", text: "held back" });
+        const sent = good
+          .slice(0, 4)
+          .map((c, i) => sim.addMessage(c.id, { senderId: "hook_user_1", text: `ok ${i}` }));
+        for (const m of sent) {
+          await waitFor(`message ${m.id}`, async () => (await messageRow(sim.appId, m.id)) !== undefined);
+        }
+        // The failing one is still queued (retried each tick), nothing of it written.
+        await waitFor("the others dequeued", async () => (await backlog(sim.appId)) === 1);
+        expect(await messageRow(sim.appId, stuck.id)).toBeUndefined();
+        // More events for the others keep flowing while it fails.
+        const later = sim.addMessage(good[0]?.id as string, { senderId: "hook_user_1", text: "later" });
+        await waitFor("a later message", async () => (await messageRow(sim.appId, later.id)) !== undefined);
+        sim.clearFaults();
+        await waitFor(
+          "the held-back message",
+          async () => (await messageRow(sim.appId, stuck.id)) !== undefined,
+        );
+        await waitFor("an empty queue", async () => (await backlog(sim.appId)) === 0);
+      } finally {
+        await worker.stop();
+        await sim.close();
+      }
+    },
+  );
+
   it.skipIf(skip)("status shows the webhook backlog and its lag from the database", async () => {
     const appId = `hooks_status_${provider}_${++apps}`;
     const now = Date.now();

@@ -9,8 +9,8 @@
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { HOOK_KINDS, type HookKind, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
-import type { Message } from "../../talkjs/types.ts";
-import { mapLimited } from "../limit.ts";
+import type { Conversation, Message, MirroredUser } from "../../talkjs/types.ts";
+import { mapSettled } from "../limit.ts";
 import { MESSAGE_PAGE_SIZE, mirrorMessagesOf } from "../messages.ts";
 import { clock, type SyncContext } from "../run.ts";
 import { coalesce, planWebhook, splitMessageKey } from "./plan.ts";
@@ -70,62 +70,91 @@ export interface DrainSummary {
   users: number;
 }
 
+/** Items of a round whose fetch failed: key → error (they stay queued). */
+type Failures = Map<string, unknown>;
+
 /**
  * Fetches what the queued webhook work names, until the queue is empty (or maxItems), in rounds:
  * each round takes the longest-waiting items (up to DRAIN_BATCH), GETs them all, then writes them
  * in a few batched statements and dequeues them in one per kind. A round's database work is a
  * handful of round trips however many items it holds, so the throughput grows with the backlog
  * and the lag stays about two rounds (events arriving during a round are the next one's).
+ * An item whose fetch fails stays queued and is skipped for the rest of this drain, so it never
+ * holds back the others; the first such error is thrown at the end (the caller retries later).
  */
 export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
   const { store, appId } = ctx;
   const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
   const kinds = HOOK_KINDS.filter((k) => k !== WORK_KINDS.hookMessage || opts.mirrorMessages);
   const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
+  const skipped = new Map<string, unknown>(); // kind \0 key → its error
+  const id = (kind: HookKind, key: string): string => `${kind}\u0000${key}`;
   let taken = 0;
   while (taken < maxItems && !ctx.signal?.aborted && opts.shouldStop?.() !== true) {
-    const items = await store.webhookWork.list(appId, kinds, Math.min(DRAIN_BATCH, maxItems - taken));
+    const limit = Math.min(DRAIN_BATCH, maxItems - taken);
+    const items = (await store.webhookWork.list(appId, kinds, limit + skipped.size))
+      .filter((i) => !skipped.has(id(i.kind, i.key)))
+      .slice(0, limit);
     if (items.length === 0) break;
     taken += items.length;
     // Taken before the GETs: an event received after it keeps its item queued (dequeueHookWork).
     const startedAt = new Date(clock(ctx));
     const ofKind = (kind: HookKind): string[] => items.filter((i) => i.kind === kind).map((i) => i.key);
-    // The kinds run side by side; each waits for all its fetches before it writes. A failure is
-    // thrown only once every kind has settled: nothing is still writing when the lock is released.
+    const failures: Record<HookKind, Failures> = {
+      hook_conversation: new Map(),
+      hook_message: new Map(),
+      hook_user: new Map(),
+    };
+    // The kinds run side by side; each waits for all its fetches before it writes. A failed write
+    // is thrown only once every kind has settled: nothing is still writing when the lock is released.
     const settled = await Promise.allSettled([
-      fetchConversations(ctx, ofKind(WORK_KINDS.hookConversation), opts, summary),
+      fetchConversations(ctx, ofKind(WORK_KINDS.hookConversation), opts, summary, failures.hook_conversation),
       opts.mirrorMessages
-        ? mapLimited(ofKind(WORK_KINDS.hookMessage), opts.concurrency, async (key) => {
-            const ids = splitMessageKey(key);
-            if (ids !== null)
-              summary.messagePages += await rereadPageOf(ctx, ids.conversationId, ids.messageId);
-          })
-        : undefined,
-      fetchUsers(ctx, ofKind(WORK_KINDS.hookUser), opts, summary),
+        ? fetchEdits(ctx, ofKind(WORK_KINDS.hookMessage), opts, summary, failures.hook_message)
+        : null,
+      fetchUsers(ctx, ofKind(WORK_KINDS.hookUser), opts, summary, failures.hook_user),
     ]);
-    const failed = settled.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    const failedWrite = settled.find((r) => r.status === "rejected");
+    if (failedWrite) throw failedWrite.reason;
+    ctx.signal?.throwIfAborted();
+    for (const kind of HOOK_KINDS) {
+      for (const [key, error] of failures[kind]) skipped.set(id(kind, key), error);
+    }
+    const served = items.filter((i) => !skipped.has(id(i.kind, i.key)));
     const now = clock(ctx);
-    for (const done of await store.webhookWork.done(appId, items, startedAt)) {
+    for (const done of await store.webhookWork.done(appId, served, startedAt)) {
       opts.onApplied?.(done.kind, now - done.enqueuedAt.getTime());
     }
   }
   ctx.signal?.throwIfAborted();
+  const [firstFailure] = skipped.values();
+  if (skipped.size > 0) throw firstFailure;
   return summary;
 }
 
-/** GETs the conversations; 404s are marked deleted (the GET is the confirmation), the rest written with their new messages. */
+/**
+ * GETs the conversations; 404s are marked deleted (the GET is the confirmation), the rest written
+ * with their new messages. A failed GET or message fetch is noted in `failures`.
+ */
 async function fetchConversations(
   ctx: SyncContext,
   ids: readonly string[],
   opts: DrainOptions,
   summary: DrainSummary,
+  failures: Failures,
 ): Promise<void> {
   if (ids.length === 0) return;
   const { store, appId, client } = ctx;
-  const got = await mapLimited(ids, opts.concurrency, (id) => client.getConversation(id, ctx.signal));
-  const gone = ids.filter((_, i) => got[i] === null);
-  const found = got.filter((c) => c !== null);
+  const got = await mapSettled(ids, opts.concurrency, (id) => client.getConversation(id, ctx.signal));
+  const gone: string[] = [];
+  const found: Conversation[] = [];
+  got.forEach((r, i) => {
+    const key = ids[i] as string;
+    if (!r.ok) failures.set(key, r.error);
+    else if (r.value === null) gone.push(key);
+    else found.push(r.value);
+  });
+  ctx.signal?.throwIfAborted();
   if (gone.length > 0) {
     summary.deleted += await store.markDeleted(appId, gone, new Date(clock(ctx)));
     await store.messages.dequeue(appId, gone);
@@ -137,10 +166,29 @@ async function fetchConversations(
         appId,
         found.map((c) => c.id),
       );
-      await mirrorMessagesOf(ctx, work, opts.concurrency);
+      const { failed } = await mirrorMessagesOf(ctx, work, opts.concurrency);
+      for (const [key, error] of failed) failures.set(key, error);
     }
   }
-  summary.conversations += ids.length;
+  summary.conversations += ids.length - failures.size;
+}
+
+/** Re-reads the page of each edited message (key: conversation \n message). */
+async function fetchEdits(
+  ctx: SyncContext,
+  keys: readonly string[],
+  opts: DrainOptions,
+  summary: DrainSummary,
+  failures: Failures,
+): Promise<void> {
+  const read = await mapSettled(keys, opts.concurrency, async (key) => {
+    const ids = splitMessageKey(key);
+    return ids === null ? 0 : await rereadPageOf(ctx, ids.conversationId, ids.messageId);
+  });
+  read.forEach((r, i) => {
+    if (r.ok) summary.messagePages += r.value;
+    else failures.set(keys[i] as string, r.error);
+  });
 }
 
 /** GETs the users (when the users mirror is on) and writes those that exist. */
@@ -149,10 +197,16 @@ async function fetchUsers(
   ids: readonly string[],
   opts: DrainOptions,
   summary: DrainSummary,
+  failures: Failures,
 ): Promise<void> {
   if (ids.length === 0 || !opts.mirrorUsers) return;
-  const got = await mapLimited(ids, opts.concurrency, (id) => ctx.client.getUser(id, ctx.signal));
-  const found = got.filter((u) => u !== null);
+  const got = await mapSettled(ids, opts.concurrency, (id) => ctx.client.getUser(id, ctx.signal));
+  const found: MirroredUser[] = [];
+  got.forEach((r, i) => {
+    if (!r.ok) failures.set(ids[i] as string, r.error);
+    else if (r.value !== null) found.push(r.value);
+  });
+  ctx.signal?.throwIfAborted();
   if (found.length === 0) return;
   await ctx.store.users.upsert(ctx.appId, found, { seenAt: new Date(clock(ctx)) });
   summary.users += found.length;
