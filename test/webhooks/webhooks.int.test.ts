@@ -24,6 +24,7 @@ import { signWebhook } from "../../src/sync/webhooks/verify.ts";
 import { createTalkJSClient } from "../../src/talkjs/client.ts";
 import { startWorker } from "../../src/worker/worker.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { parseMetrics, waitFor } from "../helpers/wait.ts";
 import { expectMirrorEquals } from "../sync/harness.ts";
 
 const silent = () =>
@@ -31,30 +32,6 @@ const silent = () =>
     level: "silent",
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 let apps = 0;
 

@@ -10,6 +10,7 @@ import { openStore } from "../../src/store/store.ts";
 import { BACKFILL_STREAM } from "../../src/sync/streams.ts";
 import { runCli, spawnCli } from "../cli/run-cli.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { expectMirrorEquals, listingRequests } from "../sync/harness.ts";
 
 interface Spawned {
@@ -43,18 +44,6 @@ function spawnWorker(env: Record<string, string>): Spawned {
     child.on("close", (code) => resolve({ code, at: Date.now() })),
   );
   return { child, lines, stderr: () => stderr, exited };
-}
-
-async function waitFor(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const FAR_AWAY = "0 0 1 1 *";
@@ -96,7 +85,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
       try {
         const w = spawnWorker({ ...baseEnv(), SYNC_CRON: FAR_AWAY, RECONCILE_CRON: FAR_AWAY });
         sim.clearRequestLog();
-        await waitFor(`backfill progress (${w.stderr()})`, () => listingRequests(sim) >= 6);
+        await waitFor(`backfill progress (${w.stderr()})`, () => listingRequests(sim) >= 6, 60_000);
         const signalledAt = Date.now();
         w.child.kill("SIGTERM");
         const { code, at } = await w.exited;
@@ -158,7 +147,7 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
     });
     try {
       const w = spawnWorker({ ...baseEnv(), SYNC_CRON: FAR_AWAY, RECONCILE_CRON: FAR_AWAY });
-      await waitFor("the worker to start", () => w.lines.some((l) => l.msg === "backfill started"));
+      await waitFor("the worker to start", () => w.lines.some((l) => l.msg === "backfill started"), 60_000);
       w.child.kill("SIGTERM");
       w.child.kill("SIGINT");
       const { code } = await w.exited;
@@ -187,14 +176,18 @@ describe.each(PROVIDERS)("run as a process on %s", (provider) => {
         w.lines.filter((l) => /skipped: another process holds/.test(String(l.msg)));
       try {
         // Both tick every second; each tick's work is done by whichever takes the lock first.
-        await waitFor("several syncs", () => finishedSyncs(a) + finishedSyncs(b) >= 4);
+        await waitFor("several syncs", () => finishedSyncs(a) + finishedSyncs(b) >= 4, 60_000);
         expect(lockedSkips(a).length + lockedSkips(b).length).toBeGreaterThan(0);
         const victim = finishedSyncs(a) > 0 ? a : b;
         const survivor = victim === a ? b : a;
         victim.child.kill("SIGKILL");
         const { at: killedAt } = await victim.exited;
         const survivorBefore = finishedSyncs(survivor);
-        await waitFor("the survivor to keep syncing", () => finishedSyncs(survivor) >= survivorBefore + 3);
+        await waitFor(
+          "the survivor to keep syncing",
+          () => finishedSyncs(survivor) >= survivorBefore + 3,
+          60_000,
+        );
         survivor.child.kill("SIGTERM");
         expect((await survivor.exited).code).toBe(0);
 

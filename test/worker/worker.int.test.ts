@@ -12,6 +12,7 @@ import type { Simulator } from "../../src/simulator/types.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { startWorker, type Worker } from "../../src/worker/worker.ts";
 import { freshDatabase, PROVIDERS, postgresAvailable, type TestDatabase } from "../helpers/db.ts";
+import { parseMetrics, waitFor } from "../helpers/wait.ts";
 import { expectMirrorEquals } from "../sync/harness.ts";
 
 function silentLogger(lines: string[]): Logger {
@@ -24,31 +25,6 @@ function silentLogger(lines: string[]): Logger {
       },
     }),
   });
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Parses Prometheus text into `name{labels}` → value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
 }
 
 describe.each(PROVIDERS)("worker on %s", (provider) => {
