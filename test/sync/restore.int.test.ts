@@ -8,11 +8,12 @@ import type { SyncSettings } from "../../src/config/index.ts";
 import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/simulator/index.ts";
 import type { Simulator, SimulatorOptions } from "../../src/simulator/types.ts";
+import { contentHash } from "../../src/store/hash.ts";
 import type { Store } from "../../src/store/store.ts";
 import { runMirrorJob } from "../../src/sync/jobs.ts";
 import { compareRestore } from "../../src/sync/restore/compare.ts";
 import { importable, planRestore, runRestore } from "../../src/sync/restore/engine.ts";
-import { fingerprint, importItem } from "../../src/sync/restore/payload.ts";
+import { importItem } from "../../src/sync/restore/payload.ts";
 import type { RestoreOptions } from "../../src/sync/restore/types.ts";
 import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
 import type { TalkJSClientOptions } from "../../src/talkjs/config.ts";
@@ -261,7 +262,7 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
           targetId: null,
           batch: 1,
           status: "pending" as const,
-          fingerprint: fingerprint(body),
+          fingerprint: contentHash(body),
         })),
       );
     }

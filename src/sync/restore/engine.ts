@@ -13,6 +13,7 @@
 
 import { hostname } from "node:os";
 import { MirrorError } from "../../errors.ts";
+import { contentHash } from "../../store/hash.ts";
 import type { LedgerEntry, LedgerRow, SourceConversation } from "../../store/restore.ts";
 import type { Store } from "../../store/store.ts";
 import type { TalkJSClient } from "../../talkjs/client.ts";
@@ -20,7 +21,7 @@ import { isRetryable, TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message, MirroredUser, UserUpdate } from "../../talkjs/types.ts";
 import { archived, RestoreFiles } from "./files.ts";
 import { MessageBag, matchMissing, messageKey } from "./match.ts";
-import { fingerprint, importItem } from "./payload.ts";
+import { importItem } from "./payload.ts";
 import {
   NOT_RESTORABLE_FIELDS,
   type RestoreOptions,
@@ -307,7 +308,7 @@ async function restoreSource(
   for (let i = 0; i < users.length; i += USER_BATCH) {
     const batch = users.slice(i, i + USER_BATCH);
     const body = Object.fromEntries(batch.map((u) => [u.id, userUpdate(u)]));
-    const fp = fingerprint(body);
+    const fp = contentHash(body); // the ledger's fingerprint of the request a row went in
     await client.putUsers(body, signal);
     await store.restore.write(
       batch.map((u) => ledger("user", u.id, { status: "applied", fingerprint: fp, targetId: u.id })),
@@ -479,7 +480,7 @@ async function restoreMessages(
       // Files first (uploaded once per sha256, tokens in the ledger): the import names them by token.
       const tokens = await files.tokensFor(batch);
       const body = batch.map((m) => importItem(m, o.importShape, tokens.get(m.id)));
-      const fp = fingerprint(body);
+      const fp = contentHash(body); // the ledger's fingerprint of the request a row went in
       const rows = (status: "pending" | "applied") =>
         batch.map((m) => ledger("message", m.id, { conversationId, status, batch: b, fingerprint: fp }));
       // Intent first: a crash from here on leaves `pending`, which the next run reads back.

@@ -1,6 +1,5 @@
 // The import endpoint's payload, in either shape. Only what the endpoint takes: sender, original
 // timestamp, text (or text blocks), readBy (minus the sender), custom.
-import { createHash } from "node:crypto";
 import type { Message } from "../../talkjs/types.ts";
 import type { ImportShape } from "./types.ts";
 
@@ -35,9 +34,4 @@ export function importItem(
     type: "UserMessage",
     ...custom,
   };
-}
-
-/** sha256 of a request body: the ledger's fingerprint of the request a row went in. */
-export function fingerprint(body: unknown): string {
-  return createHash("sha256").update(JSON.stringify(body)).digest("hex");
 }
