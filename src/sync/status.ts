@@ -43,7 +43,7 @@ export interface MirrorStatus {
   lastRuns: Partial<Record<RunKind, RunStatusLine>>;
   /**
    * Webhook fetches queued (every receiver's consumer puts them in the work queue) and how long the
-   * oldest has waited since its newest event arrived: the webhook lag, 0 when nothing waits.
+   * oldest unserved event has waited (work_queue.waiting_since): the webhook lag, 0 when nothing waits.
    */
   webhooks: { queued: number; oldestQueuedAt: string | null; lagMs: number };
   /** The last `restore` of this mirror into an app (a run of the CLI, not of the mirror's jobs). */
