@@ -102,16 +102,7 @@ function runLockedJob(
   // The body gets a signal that also fires when the run lock is lost (./lock.ts).
   return withRunLock(passCtx, kind, async (locked) => {
     const summary = await conversationsAndMessages(locked, kind, options);
-    // Fetches webhooks queued (e.g. while no worker held the lock): the job holds it now.
-    await drainWebhookWork(
-      { ...ctx, signal: locked.signal },
-      {
-        mirrorUsers: settings.mirrorUsers === true,
-        mirrorMessages: settings.mirrorMessages,
-        concurrency: settings.messageConcurrency,
-        maxItems: 1_000,
-      },
-    );
+    await drainQueuedWebhooks({ ...ctx, signal: locked.signal }, settings);
     if (settings.mirrorUsers !== true) return summary;
     const usersCtx = { ...ctx, signal: locked.signal };
     const users =
@@ -125,6 +116,30 @@ function runLockedJob(
           : await runNewUsers(usersCtx, seenUsers);
     return { ...summary, users };
   });
+}
+
+/**
+ * Fetches webhook work queued while no worker held the lock (the job holds it now). An item whose
+ * fetch fails stays queued for the next run or the worker; it never fails the job it rides on.
+ */
+async function drainQueuedWebhooks(ctx: SyncContext, settings: MirrorJobOptions["settings"]): Promise<void> {
+  try {
+    await drainWebhookWork(ctx, {
+      mirrorUsers: settings.mirrorUsers === true,
+      mirrorMessages: settings.mirrorMessages,
+      concurrency: settings.messageConcurrency,
+      maxItems: 1_000,
+    });
+  } catch (error) {
+    if (ctx.signal?.aborted) throw error;
+    ctx.logger.warn(
+      {
+        code: error instanceof MirrorError ? error.code : "UNEXPECTED",
+        err: error instanceof Error ? error.message : String(error),
+      },
+      "queued webhook work not applied yet; it stays queued for the next run",
+    );
+  }
 }
 
 async function conversationsAndMessages(

@@ -432,6 +432,51 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   );
 
   it.skipIf(skip)(
+    "a queued webhook fetch that fails stays queued and does not fail the sync it rides on",
+    async () => {
+      const sim = await newSim(10);
+      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+      const ctx = { client, store, appId: sim.appId, logger: silent() };
+      const settings = {
+        clockSkewMs: 5_000,
+        maxDeleteShare: 0.1,
+        mirrorMessages: true,
+        mirrorUsers: true,
+        messageConcurrency: 2,
+        backfillConcurrency: 1,
+      };
+      try {
+        await runMirrorJob(ctx, "backfill", { settings });
+        const [bad, good] = sim.allConversations();
+        if (!bad || !good) throw new Error("too few conversations");
+        // Queued while no worker held the lock (e.g. the worker was down and a CLI sync runs).
+        const at = new Date();
+        await store.webhookWork.enqueue(sim.appId, [
+          { kind: "hook_conversation", key: bad.id, at },
+          { kind: "hook_conversation", key: good.id, at },
+        ]);
+        sim.addFault({
+          fault: { kind: "malformed-json" },
+          match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}$`) },
+          probability: 1,
+        });
+        const summary = await runMirrorJob(ctx, "sync", { settings });
+        expect(summary.users).toBeDefined(); // the users pass, after the drain, still ran
+        const queued = await store.webhookWork.list(sim.appId, ["hook_conversation"], 10);
+        expect(queued.map((i) => i.key)).toEqual([bad.id]);
+        expect((await store.lastRunOfKind(sim.appId, "sync"))?.status).toBe("succeeded");
+        sim.clearFaults();
+        await runMirrorJob(ctx, "sync", { settings });
+        expect(await backlog(sim.appId)).toBe(0);
+      } finally {
+        await client.close();
+        await sim.close();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(skip)(
     "a worker killed with SIGKILL right after acknowledging applies the event on restart",
     async () => {
       const sim = await newSim(10);
