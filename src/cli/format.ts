@@ -112,7 +112,7 @@ export function formatStatus(s: MirrorStatus): string {
   const r = s.lastRestore;
   if (r)
     lines.push(
-      `  ${"restore".padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}  user messages ${count(r.fetched)}, imported ${count(r.inserted)}, already there ${count(r.unchanged)}${formatThrottle(r)}${r.error ? `  error: ${r.error}` : ""}`,
+      `  ${"restore".padEnd(10)} #${r.id} ${r.status.padEnd(9)} ${r.startedAt}${r.targetAppId ? `  into ${r.targetAppId}` : ""}  user messages ${count(r.fetched)}, imported ${count(r.inserted)}, already there ${count(r.unchanged)}${formatThrottle(r)}${r.error ? `  error: ${r.error}` : ""}`,
     );
   return lines.join("\n");
 }

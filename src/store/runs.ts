@@ -46,9 +46,21 @@ export class RunStore {
     });
   }
 
-  async startRun(appId: string, kind: string, startedAt: Date = new Date()): Promise<number> {
+  /** `targetAppId`: a restore's target app (see closeAbandonedRestores). */
+  async startRun(
+    appId: string,
+    kind: string,
+    startedAt: Date = new Date(),
+    targetAppId?: string,
+  ): Promise<number> {
     const run = await this.#db.client.syncRun.create({
-      data: { appId, kind, startedAt, status: "running" },
+      data: {
+        appId,
+        kind,
+        startedAt,
+        status: "running",
+        ...(targetAppId !== undefined ? { targetAppId } : {}),
+      },
       select: { id: true },
     });
     return run.id;
@@ -71,14 +83,23 @@ export class RunStore {
     });
   }
 
+  /**
+   * Under the app's run lock: closes its runs left `running` by a process that died. Not restores
+   * (a restore holds its target's restore lock, not this one: it may well be alive).
+   */
   async closeAbandonedRuns(appId: string, at: Date = new Date()): Promise<number> {
     const result = await this.#db.client.syncRun.updateMany({
-      where: { appId, status: "running" },
-      data: {
-        status: "abandoned",
-        finishedAt: at,
-        error: "the process stopped before the run finished (killed or crashed)",
-      },
+      where: { appId, status: "running", NOT: { kind: "restore", targetAppId: { not: null } } },
+      data: abandoned(at),
+    });
+    return result.count;
+  }
+
+  /** Under a target's restore lock: closes the restores into it (from this mirror) left `running`. */
+  async closeAbandonedRestores(appId: string, targetAppId: string, at: Date = new Date()): Promise<number> {
+    const result = await this.#db.client.syncRun.updateMany({
+      where: { appId, status: "running", kind: "restore", targetAppId },
+      data: abandoned(at),
     });
     return result.count;
   }
@@ -110,3 +131,9 @@ function runRow<R extends { status: string; pausedMs: bigint }>(
 ): Omit<R, "status" | "pausedMs"> & { status: RunStatus; pausedMs: number } {
   return { ...row, status: row.status as RunStatus, pausedMs: Number(row.pausedMs) };
 }
+
+const abandoned = (at: Date) => ({
+  status: "abandoned",
+  finishedAt: at,
+  error: "the process stopped before the run finished (killed or crashed)",
+});

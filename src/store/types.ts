@@ -80,6 +80,8 @@ export interface SyncRunRow extends RunCounts, RunThrottle {
   finishedAt: Date | null;
   status: RunStatus;
   error: string | null;
+  /** `restore` runs: the app restored into (null for every other kind). */
+  targetAppId: string | null;
 }
 
 export interface StoredParticipant {
@@ -236,7 +238,7 @@ export interface Store {
   getSyncState(appId: string, stream: string): Promise<SyncStateRow | null>;
   saveSyncState(appId: string, stream: string, state: SyncStateUpdate): Promise<void>;
   recordSyncError(appId: string, stream: string, error: string, at?: Date): Promise<void>;
-  startRun(appId: string, kind: string, startedAt?: Date): Promise<number>;
+  startRun(appId: string, kind: string, startedAt?: Date, targetAppId?: string): Promise<number>;
   finishRun(id: number, result: RunResult): Promise<void>;
   lastRuns(appId: string, limit?: number): Promise<SyncRunRow[]>;
   /** The latest run of one kind (status reads each kind directly: other kinds' runs cannot hide it). */
@@ -245,6 +247,7 @@ export interface Store {
   pruneRuns(appId: string, before: Date): Promise<number>;
   /** Marks runs still "running" as "abandoned"; only call while holding the run lock. */
   closeAbandonedRuns(appId: string, at?: Date): Promise<number>;
+  closeAbandonedRestores(appId: string, targetAppId: string, at?: Date): Promise<number>;
   /**
    * Takes the app's run lock (one writer per app across processes and hosts), or returns null at
    * once when someone else holds it. See ./locks.ts.

@@ -47,7 +47,7 @@ export interface MirrorStatus {
    */
   webhooks: { queued: number; oldestQueuedAt: string | null; lagMs: number };
   /** The last `restore` of this mirror into an app (a run of the CLI, not of the mirror's jobs). */
-  lastRestore: RunStatusLine | null;
+  lastRestore: (RunStatusLine & { targetAppId: string | null }) | null;
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -92,7 +92,7 @@ export async function readStatus(
     streams,
     lastRuns,
     webhooks: await webhookStatus(store, appId, now),
-    lastRestore: restore ? runLine(restore) : null,
+    lastRestore: restore ? { ...runLine(restore), targetAppId: restore.targetAppId } : null,
   };
 }
 

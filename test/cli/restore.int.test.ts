@@ -157,14 +157,24 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
       const r = await runCli(["restore", "--to-app", target, "--yes", "--json"], env);
       expect(r.code, r.stderr).toBe(0);
       expect(targetMessages()).toBe(total);
-      // status shows the last restore from sync_runs (the killed runs stay as they were left)
+      // status shows the last restore from sync_runs; each killed run was closed as abandoned by
+      // the next restore into the same target (it held that target's lock: the killed one was dead)
       const status = await runCli(["status"], env);
       expect(status.stdout).toMatch(
         new RegExp(
-          `^ {2}restore {4}#\\d+ succeeded .* user messages ${total}, imported \\d+, already there \\d+`,
+          `^ {2}restore {4}#\\d+ succeeded .* into ${target} {2}user messages ${total}, imported \\d+, already there \\d+`,
           "m",
         ),
       );
+      const runs = await store.queryRaw(
+        sql`SELECT status FROM sync_runs WHERE app_id = ${source} AND kind = ${"restore"} AND target_app_id = ${target} ORDER BY id`,
+      );
+      expect(runs.slice(-4).map((r) => r.status)).toEqual([
+        "abandoned",
+        "abandoned",
+        "abandoned",
+        "succeeded",
+      ]);
       const counts = await store.restore.counts(target, source);
       expect(counts["message:applied"]).toBe(total);
       expect(counts["message:pending"]).toBeUndefined();

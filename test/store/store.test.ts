@@ -277,6 +277,35 @@ describe.each(PROVIDERS)("store on %s", (provider) => {
     expect(run?.finishedAt).toEqual(new Date(T0 + 6));
   });
 
+  it.skipIf(skip)(
+    "a run lock closes the app's dead runs but never a restore's; a restore lock closes only its target's",
+    async () => {
+      const app = "app_abandoned";
+      const sync = await store.startRun(app, "sync", new Date(T0));
+      const intoA = await store.startRun(app, "restore", new Date(T0), "target_a");
+      const intoB = await store.startRun(app, "restore", new Date(T0), "target_b");
+      const status = async () =>
+        Object.fromEntries(
+          (await store.lastRuns(app)).map((r) => [`${r.kind}:${r.targetAppId ?? ""}`, r.status]),
+        );
+      // A sync taking the app's run lock: the restores may be alive (they hold their own locks).
+      expect(await store.closeAbandonedRuns(app, new Date(T0 + 1))).toBe(1);
+      expect(await status()).toEqual({
+        "sync:": "abandoned",
+        "restore:target_a": "running",
+        "restore:target_b": "running",
+      });
+      // A restore into target_a taking target_a's restore lock: only the dead run into target_a.
+      expect(await store.closeAbandonedRestores(app, "target_a", new Date(T0 + 2))).toBe(1);
+      expect(await status()).toEqual({
+        "sync:": "abandoned",
+        "restore:target_a": "abandoned",
+        "restore:target_b": "running",
+      });
+      expect([sync, intoA, intoB]).toHaveLength(3);
+    },
+  );
+
   it.skipIf(skip)("records runs and sync state", async () => {
     const app = "app_runs";
     const a = await store.startRun(app, "activity", new Date(T0));

@@ -227,7 +227,10 @@ async function lockedRestore(
   plan: RestorePlan,
   summary: RestoreSummary,
 ): Promise<RestoreSummary> {
-  const runId = await store.startRun(o.sourceAppId, "restore");
+  // Holding the target's restore lock proves no other restore into it is alive: a row still
+  // `running` is one whose process died (kill -9).
+  await store.closeAbandonedRestores(o.sourceAppId, o.targetAppId);
+  const runId = await store.startRun(o.sourceAppId, "restore", new Date(), o.targetAppId);
   const statsBefore = { rateLimited: client.stats.rateLimited, pausedMs: client.stats.pausedMs };
   const finish = (status: "succeeded" | "failed", error: string | null) =>
     store.finishRun(runId, {
