@@ -373,7 +373,7 @@ async function demoRestore(
     const differences = await verifyIntoScratch(store, target, options, config.sync, logger);
     out(
       `restore    restored ${count(summary.conversationsPut)} conversations and ${count(summary.messagesImported)} user messages ` +
-        `into app ${DEMO_TARGET_APP} in ${summary.importRequests} imports, with ${count(summary.filesUploaded)} files re-uploaded (${count(summary.filesNotArchived)} not archived) (${duration(restoredMs, "exact")}); ` +
+        `into app ${DEMO_TARGET_APP} in ${count(summary.importRequests)} imports, with ${count(summary.filesUploaded)} files re-uploaded (${count(summary.filesNotArchived)} not archived) (${duration(restoredMs, "exact")}); ` +
         `round trip: ${differences.length} differences beyond the documented list; ` +
         `${count(summary.plan.notRestorable.systemMessages)} system messages not restorable`,
     );
