@@ -10,7 +10,12 @@ import { MirrorError } from "../errors.ts";
 import { WebhookInbox } from "../store/webhook-inbox.ts";
 import { withRunLock } from "../sync/lock.ts";
 import type { SyncContext } from "../sync/run.ts";
-import { type DrainOptions, drainWebhookWork, moveInboxToQueue } from "../sync/webhooks/consume.ts";
+import {
+  type DrainOptions,
+  drainWebhookWork,
+  FailingItems,
+  moveInboxToQueue,
+} from "../sync/webhooks/consume.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "./webhook-metrics.ts";
 import { startWebhookServer } from "./webhooks.ts";
 
@@ -53,6 +58,7 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
     // (governor) and its connections still pace them.
     concurrency: Math.max(o.concurrency, WEBHOOK_CONCURRENCY),
     onApplied: (kind, lagMs) => metrics.applied(kind, lagMs),
+    failing: new FailingItems(),
   };
   let jobActive = false;
   let lockedDrain: Promise<unknown> | null = null;

@@ -2,6 +2,7 @@
 // coalescing. The receiver, inbox and consumer are tested over HTTP in webhooks.int.test.ts.
 import { describe, expect, it } from "vitest";
 import { inboxPathBeside } from "../../src/store/webhook-inbox.ts";
+import { FailingItems, retryDelayMs } from "../../src/sync/webhooks/consume.ts";
 import { coalesce, messageKey, planWebhook, splitMessageKey } from "../../src/sync/webhooks/plan.ts";
 import {
   parseWebhookEvent,
@@ -115,5 +116,20 @@ describe("planWebhook", () => {
     expect(parseWebhookEvent(Buffer.from('{"type":"x"}'))).toBeNull();
     expect(parseWebhookEvent(Buffer.from('{"type":"x","data":{}}'))?.type).toBe("x");
     expect(inboxPathBeside("/d/mirror.db")).toBe("/d/mirror.webhooks.db");
+  });
+
+  it("holds a failing item back 1 s, doubling to at most 5 min, and forgets it on success", () => {
+    expect([1, 2, 3, 4, 9, 10, 50].map(retryDelayMs)).toEqual([
+      1_000, 2_000, 4_000, 8_000, 256_000, 300_000, 300_000,
+    ]);
+    const failing = new FailingItems();
+    expect(failing.held("c", 0)).toBe(false);
+    failing.failed("c", 0);
+    expect([failing.held("c", 999), failing.held("c", 1_000)]).toEqual([true, false]);
+    failing.failed("c", 1_000);
+    expect([failing.held("c", 2_999), failing.held("c", 3_000)]).toEqual([true, false]);
+    expect(failing.held("other", 0)).toBe(false);
+    failing.succeeded("c");
+    expect([failing.held("c", 1_001), failing.size]).toEqual([false, 0]);
   });
 });

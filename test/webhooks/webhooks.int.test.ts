@@ -211,9 +211,10 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
       try {
         const [bad, ...good] = sim.allConversations().filter((x) => sim.messages(x.id).length >= 1);
         if (!bad || good.length < 4) throw new Error("too few conversations with messages");
-        // Its message listing answers garbage until the fault is lifted.
+        // Its message listing is refused until the fault is lifted (403: not retried by the client,
+        // so each try of the drain is one request).
         sim.addFault({
-          fault: { kind: "malformed-json" },
+          fault: { kind: "status", status: 403 },
           match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}/messages$`) },
           probability: 1,
         });
@@ -228,8 +229,22 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         await waitFor("the others dequeued", async () => (await backlog(sim.appId)) === 1);
         expect(await messageRow(sim.appId, stuck.id)).toBeUndefined();
         // More events for the others keep flowing while it fails.
-        const later = sim.addMessage(good[0]?.id as string, { senderId: "hook_user_1", text: "later" });
-        await waitFor("a later message", async () => (await messageRow(sim.appId, later.id)) !== undefined);
+        // Twenty more deliveries, one after the other: each kicks a drain, and each is applied while
+        // the failing item is retried only after its backoff (1 s, 2 s, 4 s …), not by each drain.
+        const badPath = `/v1/${sim.appId}/conversations/${bad.id}/messages`;
+        const tries = () => sim.requestLog.filter((r) => r.path === badPath).length;
+        const triesBefore = tries();
+        const startedAt = Date.now();
+        for (let i = 0; i < 20; i++) {
+          const m = sim.addMessage(good[i % 4]?.id as string, {
+            senderId: "hook_user_1",
+            text: `later ${i}`,
+          });
+          await waitFor(`later message ${i}`, async () => (await messageRow(sim.appId, m.id)) !== undefined);
+        }
+        // At most one try per backoff window that opened meanwhile (≤ log2(seconds + 1) + 1).
+        const windows = Math.floor(Math.log2((Date.now() - startedAt) / 1000 + 1)) + 1;
+        expect(tries() - triesBefore).toBeLessThanOrEqual(windows + 1);
         sim.clearFaults();
         await waitFor(
           "the held-back message",

@@ -61,6 +61,39 @@ export interface DrainOptions {
   shouldStop?: () => boolean;
   /** Each applied item: its kind and the time from its newest event's receipt to now (ms). */
   onApplied?: (kind: string, lagMs: number) => void;
+  /** A long-lived consumer's memory of failing items, so each is retried only after its backoff. */
+  failing?: FailingItems;
+}
+
+/** How long an item whose fetch failed `failures` times in a row waits before it is tried again. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(300_000, 1_000 * 2 ** Math.max(0, failures - 1));
+}
+
+/**
+ * Items whose fetch failed, held back for retryDelayMs (1 s, doubling, at most 5 min): a fetch that
+ * keeps failing (a conversation TalkJS answers 5xx for, retried by the client each time) must not
+ * slow every round it would join. Forgotten on success; per process (a restart tries them at once).
+ */
+export class FailingItems {
+  readonly #items = new Map<string, { failures: number; retryAt: number }>();
+
+  held(id: string, now: number): boolean {
+    return (this.#items.get(id)?.retryAt ?? 0) > now;
+  }
+
+  failed(id: string, now: number): void {
+    const failures = (this.#items.get(id)?.failures ?? 0) + 1;
+    this.#items.set(id, { failures, retryAt: now + retryDelayMs(failures) });
+  }
+
+  succeeded(id: string): void {
+    this.#items.delete(id);
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
 }
 
 export interface DrainSummary {
@@ -73,18 +106,27 @@ export interface DrainSummary {
 /** Items of a round whose fetch failed: key → error (they stay queued). */
 type Failures = Map<string, unknown>;
 
+/** What every fetch of a drain shares. */
+interface Round {
+  ctx: SyncContext;
+  opts: DrainOptions;
+  summary: DrainSummary;
+}
+
 /**
  * Fetches what the queued webhook work names, until the queue is empty (or maxItems), in rounds:
  * each round takes the longest-waiting items (up to DRAIN_BATCH), GETs them all, then writes them
  * in a few batched statements and dequeues them in one per kind. A round's database work is a
  * handful of round trips however many items it holds, so the throughput grows with the backlog
  * and the lag stays about two rounds (events arriving during a round are the next one's).
- * An item whose fetch fails stays queued and is skipped for the rest of this drain, so it never
- * holds back the others; the first such error is thrown at the end (the caller retries later).
+ * An item whose fetch fails stays queued and is skipped for the rest of this drain (and, with
+ * `failing`, until its backoff has passed), so it never holds back the others; the first such
+ * error is thrown at the end (the caller retries later).
  */
 export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
   const { store, appId } = ctx;
   const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
+  const round: Round = { ctx, opts, summary };
   const kinds = HOOK_KINDS.filter((k) => k !== WORK_KINDS.hookMessage || opts.mirrorMessages);
   const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
   const skipped = new Map<string, unknown>(); // kind \0 key → its error
@@ -92,8 +134,13 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
   let taken = 0;
   while (taken < maxItems && !ctx.signal?.aborted && opts.shouldStop?.() !== true) {
     const limit = Math.min(DRAIN_BATCH, maxItems - taken);
-    const items = (await store.webhookWork.list(appId, kinds, limit + skipped.size))
-      .filter((i) => !skipped.has(id(i.kind, i.key)))
+    const listedAt = clock(ctx);
+    const items = (
+      await store.webhookWork.list(appId, kinds, limit + skipped.size + (opts.failing?.size ?? 0))
+    )
+      .filter(
+        (i) => !skipped.has(id(i.kind, i.key)) && opts.failing?.held(id(i.kind, i.key), listedAt) !== true,
+      )
       .slice(0, limit);
     if (items.length === 0) break;
     taken += items.length;
@@ -108,19 +155,21 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
     // The kinds run side by side; each waits for all its fetches before it writes. A failed write
     // is thrown only once every kind has settled: nothing is still writing when the lock is released.
     const settled = await Promise.allSettled([
-      fetchConversations(ctx, ofKind(WORK_KINDS.hookConversation), opts, summary, failures.hook_conversation),
-      opts.mirrorMessages
-        ? fetchEdits(ctx, ofKind(WORK_KINDS.hookMessage), opts, summary, failures.hook_message)
-        : null,
-      fetchUsers(ctx, ofKind(WORK_KINDS.hookUser), opts, summary, failures.hook_user),
+      fetchConversations(round, ofKind(WORK_KINDS.hookConversation), failures.hook_conversation),
+      opts.mirrorMessages ? fetchEdits(round, ofKind(WORK_KINDS.hookMessage), failures.hook_message) : null,
+      fetchUsers(round, ofKind(WORK_KINDS.hookUser), failures.hook_user),
     ]);
     const failedWrite = settled.find((r) => r.status === "rejected");
     if (failedWrite) throw failedWrite.reason;
     ctx.signal?.throwIfAborted();
     for (const kind of HOOK_KINDS) {
-      for (const [key, error] of failures[kind]) skipped.set(id(kind, key), error);
+      for (const [key, error] of failures[kind]) {
+        skipped.set(id(kind, key), error);
+        opts.failing?.failed(id(kind, key), clock(ctx));
+      }
     }
     const served = items.filter((i) => !skipped.has(id(i.kind, i.key)));
+    for (const i of served) opts.failing?.succeeded(id(i.kind, i.key));
     const now = clock(ctx);
     for (const done of await store.webhookWork.done(appId, served, startedAt)) {
       opts.onApplied?.(done.kind, now - done.enqueuedAt.getTime());
@@ -136,13 +185,8 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
  * GETs the conversations; 404s are marked deleted (the GET is the confirmation), the rest written
  * with their new messages. A failed GET or message fetch is noted in `failures`.
  */
-async function fetchConversations(
-  ctx: SyncContext,
-  ids: readonly string[],
-  opts: DrainOptions,
-  summary: DrainSummary,
-  failures: Failures,
-): Promise<void> {
+async function fetchConversations(round: Round, ids: readonly string[], failures: Failures): Promise<void> {
+  const { ctx, opts, summary } = round;
   if (ids.length === 0) return;
   const { store, appId, client } = ctx;
   const got = await mapSettled(ids, opts.concurrency, (id) => client.getConversation(id, ctx.signal));
@@ -174,13 +218,8 @@ async function fetchConversations(
 }
 
 /** Re-reads the page of each edited message (key: conversation \n message). */
-async function fetchEdits(
-  ctx: SyncContext,
-  keys: readonly string[],
-  opts: DrainOptions,
-  summary: DrainSummary,
-  failures: Failures,
-): Promise<void> {
+async function fetchEdits(round: Round, keys: readonly string[], failures: Failures): Promise<void> {
+  const { ctx, opts, summary } = round;
   const read = await mapSettled(keys, opts.concurrency, async (key) => {
     const ids = splitMessageKey(key);
     return ids === null ? 0 : await rereadPageOf(ctx, ids.conversationId, ids.messageId);
@@ -192,13 +231,8 @@ async function fetchEdits(
 }
 
 /** GETs the users (when the users mirror is on) and writes those that exist. */
-async function fetchUsers(
-  ctx: SyncContext,
-  ids: readonly string[],
-  opts: DrainOptions,
-  summary: DrainSummary,
-  failures: Failures,
-): Promise<void> {
+async function fetchUsers(round: Round, ids: readonly string[], failures: Failures): Promise<void> {
+  const { ctx, opts, summary } = round;
   if (ids.length === 0 || !opts.mirrorUsers) return;
   const got = await mapSettled(ids, opts.concurrency, (id) => ctx.client.getUser(id, ctx.signal));
   const found: MirroredUser[] = [];
