@@ -6,7 +6,7 @@
 // then 50 events/s at TalkJS's own limit (9 requests/s) to show what coalescing buys.
 //
 // usage: tsx bench/webhooks.ts [--seconds 10] [--databases sqlite,postgresql] [--conversations 100]
-//                              [--rates 10,50,200,50@9]
+//                              [--rates 10,50,200,50@9] [--connections 16]
 // PostgreSQL: BENCH_DATABASE_URL admin URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     conversations: { type: "string", default: "100" },
     /** Which rows to run: events/s, "@limit" for a client rate limit (e.g. "50,50@9"). */
     rates: { type: "string", default: "10,50,200,50@9" },
+    /** Requests in flight and connections of the "lifted" rows (TalkJS's client defaults: 4). */
+    connections: { type: "string", default: "16" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -67,8 +69,8 @@ async function run(provider: DatabaseProvider, s: Scenario): Promise<string> {
     // "Lifted" means every client limit: at the default 4 requests in flight (and 4 connections)
     // and 50 ms per request the client tops out at 80 requests/s, less than 50 events/s × 2
     // requests, and the lag grows. At TalkJS's 9/s the defaults are far from the bound.
-    TALKJS_MAX_CONCURRENCY: s.limit === null ? "16" : "4",
-    TALKJS_CONNECTIONS: s.limit === null ? "16" : "4",
+    TALKJS_MAX_CONCURRENCY: s.limit === null ? values.connections : "4",
+    TALKJS_CONNECTIONS: s.limit === null ? values.connections : "4",
     DATABASE_URL: db.url,
     METRICS_HOST: "127.0.0.1",
     METRICS_PORT: "0",
