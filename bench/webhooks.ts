@@ -3,7 +3,8 @@
 // generator adds; the worker (in this process, WEBHOOK_PORT on, no scheduled sync) stores,
 // plans and fetches it. Lag = when a poll (every 20 ms) first sees the message row minus when the
 // message was added at the simulator. Rates 10/50/200 events/s with the client rate limit lifted,
-// then 50 events/s at TalkJS's own limit (9 requests/s) to show what coalescing buys.
+// then 50 events/s at TalkJS's own limit (9 requests/s) to show what coalescing buys. "ack" is
+// the receiver's answer time as the simulator's sender saw it (TalkJS gives up after 5 s).
 //
 // usage: tsx bench/webhooks.ts [--seconds 10] [--databases sqlite,postgresql] [--conversations 100]
 //                              [--rates 10,50,200,50@9] [--connections 16]
@@ -102,6 +103,7 @@ async function run(provider: DatabaseProvider, s: Scenario): Promise<string> {
     const sentAt = new Map<string, number>();
     const lags: number[] = [];
     sim.clearRequestLog();
+    sim.webhooks.ackTimesMs.length = 0;
     const total = Math.round(s.rate * SECONDS);
     const started = performance.now();
     let polling = true;
@@ -137,7 +139,9 @@ async function run(provider: DatabaseProvider, s: Scenario): Promise<string> {
     lags.sort((a, b) => a - b);
     const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     const limit = s.limit === null ? "lifted" : `${s.limit}/s`;
-    return `| ${provider} | ${s.rate}/s | ${limit} | ${s.spread} | ${lags.length}/${total} | ${f(pct(lags, 50))} | ${f(pct(lags, 95))} | ${f(pct(lags, 99))} | ${(requests / total).toFixed(2)} |`;
+    const acks = [...sim.webhooks.ackTimesMs].sort((a, b) => a - b);
+    const ms = (v: number) => `${v.toFixed(1)} ms`;
+    return `| ${provider} | ${s.rate}/s | ${limit} | ${s.spread} | ${lags.length}/${total} | ${f(pct(lags, 50))} | ${f(pct(lags, 95))} | ${f(pct(lags, 99))} | ${(requests / total).toFixed(2)} | ${ms(pct(acks, 50))} | ${ms(pct(acks, 99))} | ${ms(acks.at(-1) ?? Number.NaN)} |`;
   } finally {
     await store.close();
     await worker.stop();
@@ -152,9 +156,9 @@ console.log(
     `${CONVERSATIONS} conversations, simulator latency 50 ms`,
 );
 console.log(
-  "| database | events | client limit | conversations | arrived | p50 | p95 | p99 | requests/event |",
+  "| database | events | client limit | conversations | arrived | p50 | p95 | p99 | requests/event | ack p50 | ack p99 | ack max |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const provider of values.databases.split(",") as DatabaseProvider[]) {
   for (const s of SCENARIOS) console.log(await run(provider, s));
 }

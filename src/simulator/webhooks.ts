@@ -49,12 +49,19 @@ export interface WebhookStats {
   attempts: number;
 }
 
+const ACK_TIMES_KEPT = 100_000;
+
 export class WebhookSender {
   private config: WebhookConfig = { url: null };
   private readonly random: () => number;
   private held: (() => void) | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   readonly stats: WebhookStats = { emitted: 0, dropped: 0, delivered: 0, failed: 0, attempts: 0 };
+  /**
+   * How long each acknowledged POST took, request to 200, in ms (the newest ACK_TIMES_KEPT):
+   * TalkJS gives up on a delivery after 5 s, so benchmarks report the receiver's tail.
+   */
+  readonly ackTimesMs: number[] = [];
 
   constructor(
     private readonly secretKey: () => string,
@@ -127,6 +134,7 @@ export class WebhookSender {
       const key = opts.badSignature ? `${this.secretKey()}_wrong` : this.secretKey();
       const signature = createHmac("sha256", key).update(`${timestamp}.${body}`).digest("hex").toUpperCase();
       this.stats.attempts += 1;
+      const started = performance.now();
       try {
         const res = await fetch(url, {
           method: "POST",
@@ -141,6 +149,8 @@ export class WebhookSender {
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) {
           this.stats.delivered += 1;
+          this.ackTimesMs.push(performance.now() - started);
+          if (this.ackTimesMs.length > ACK_TIMES_KEPT) this.ackTimesMs.shift();
           return;
         }
       } catch {
