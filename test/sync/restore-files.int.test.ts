@@ -113,6 +113,8 @@ async function setup(store: Store, shape: ImportShape, before?: (sim: Simulator)
       messageId: String(r.message_id),
       status: String(r.status),
       sha256: r.sha256 === null ? null : String(r.sha256),
+      filename: r.filename === null ? null : String(r.filename),
+      size: r.declared_size === null ? null : Number(r.declared_size),
     }))
     .filter((r) => userMessages.has(r.messageId));
   return { sim, source, target, options, refs, targetClient: clientFor(sim, target) };
@@ -243,7 +245,7 @@ describe.each(PROVIDERS)("restore with files on %s", (provider) => {
     expect(totals?.messagesRestored).toBe(summary.messagesImported);
   });
 
-  it("script shape: a message with several file blocks gets each back, and an unknown token is refused", async () => {
+  it("script shape: several file blocks come back, the same bytes under two names under both, and an unknown token is refused", async () => {
     const store = fixture.store;
     let twoFiles = "";
     const a = await setup(store, "script", (sim) => {
@@ -261,7 +263,22 @@ describe.each(PROVIDERS)("restore with files on %s", (provider) => {
           { type: "file", url: f2.url, filename: f2.filename, size: f2.size },
         ],
       }).id;
+      // The same bytes under two names (a forwarded file renamed): each must come back under its own.
+      for (const name of ["same-a.txt", "same-b.txt"]) {
+        const f = sim.addFile({ size: 777, filename: name, contentType: "text/plain", bytesSeed: 99 });
+        sim.addMessage(conv.id, {
+          senderId: sender,
+          text: `same bytes as ${name}`,
+          content: [
+            { type: "text", children: [`same bytes as ${name}`] },
+            { type: "file", url: f.url, filename: f.filename, size: f.size },
+          ],
+        });
+      }
     });
+    const sameBytes = a.refs.filter((r) => r.status === "stored" && r.size === 777);
+    expect(sameBytes).toHaveLength(2);
+    expect(new Set(sameBytes.map((r) => r.sha256)).size).toBe(1);
     expect(a.refs.filter((r) => r.messageId === twoFiles && r.status === "stored")).toHaveLength(2);
     const summary = await runRestore(store, a.targetClient, a.options);
     expect(summary.filesNotArchived).toBe(a.refs.filter((r) => r.status !== "stored").length);
@@ -273,6 +290,20 @@ describe.each(PROVIDERS)("restore with files on %s", (provider) => {
       ["report.pdf", 1_234],
       ["photo one.jpg", 20_000],
     ]);
+    for (const name of ["same-a.txt", "same-b.txt"]) {
+      const m = (a.sim.appStore(a.target)?.allConversations() ?? [])
+        .flatMap((c) => a.sim.appStore(a.target)?.messages(c.id) ?? [])
+        .find((x) => x.text === `same bytes as ${name}`);
+      const files = ((m?.content ?? []) as { type: string; filename?: string }[]).filter(
+        (b) => b.type === "file",
+      );
+      expect(files.map((b) => b.filename)).toEqual([name]);
+    }
+    // one upload per (bytes, name): the two names of the same bytes are two uploads
+    expect(uploads(a.sim)).toHaveLength(summary.filesUploaded);
+    expect(summary.filesUploaded).toBe(
+      new Set(a.refs.filter((r) => r.status === "stored").map((r) => `${r.sha256}\n${r.filename}`)).size,
+    );
     expect(await targetFileHashes(a.sim, a.target)).toEqual(
       a.refs
         .filter((r) => r.status === "stored")

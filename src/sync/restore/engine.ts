@@ -19,7 +19,7 @@ import type { Store } from "../../store/store.ts";
 import type { TalkJSClient } from "../../talkjs/client.ts";
 import { isRetryable, TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message, MirroredUser, UserUpdate } from "../../talkjs/types.ts";
-import { archived, RestoreFiles } from "./files.ts";
+import { archived, RestoreFiles, uploadKey } from "./files.ts";
 import { MessageBag, matchMissing, messageKey } from "./match.ts";
 import { importItem } from "./payload.ts";
 import {
@@ -123,10 +123,10 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
       else {
         todo++;
         for (const f of o.importShape === "documented" ? carried.slice(0, 1) : carried) {
-          const sha = f.sha256 as string;
-          if (filesSeen.has(sha)) continue;
-          filesSeen.add(sha);
-          if (filesDone.has(sha)) plan.files.alreadyUploaded++;
+          const key = uploadKey(f);
+          if (filesSeen.has(key)) continue;
+          filesSeen.add(key);
+          if (filesDone.has(key)) plan.files.alreadyUploaded++;
           else {
             plan.files.toUpload++;
             plan.files.bytes += f.size ?? 0;

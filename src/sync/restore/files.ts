@@ -1,8 +1,8 @@
 // Files of restored messages: every file a message points to that the mirror archived (a
 // `message_files` row `stored`, its blob under FILES_DIR) is uploaded to the target app before the
-// message's import (POST /files → fileToken), once per (target app, sha256): the token is recorded
-// in restore_ledger (kind `file`, source id = sha256, target id = token), so a rerun reuses it
-// instead of uploading again. A file not archived (failed, gone, too large, MIRROR_FILES off, or its
+// message's import (POST /files → fileToken), once per (target app, bytes, name): the token is
+// recorded in restore_ledger (kind `file`, source id = sha256 + newline + name, target id = token),
+// so a rerun reuses it instead of uploading again. A file not archived (failed, gone, too large, MIRROR_FILES off, or its
 // blob missing or damaged on disk) cannot be restored: the message goes without it (its text
 // only), counted. Uploads go through the target's client, so under its rate governor.
 import type { LedgerEntry, SourceFile } from "../../store/restore.ts";
@@ -15,6 +15,15 @@ import type { RestoreOptions } from "./types.ts";
 /** Whether a reference can be re-uploaded: archived, with its blob recorded, and a FILES_DIR to read. */
 export const archived = (f: SourceFile, filesDir: string | null | undefined): boolean =>
   !!filesDir && f.status === "stored" && f.sha256 !== null && f.size !== null;
+
+/** The name a file is uploaded under: its own, or (none recorded) the start of its sha256. */
+export const uploadName = (f: SourceFile): string => f.filename ?? (f.sha256 as string).slice(0, 16);
+
+/**
+ * What one upload serves: the same bytes under the same name (an uploaded file keeps its name, so
+ * the same bytes under two names are two uploads). The ledger's source id of a `file` row.
+ */
+export const uploadKey = (f: SourceFile): string => `${f.sha256 as string}\n${uploadName(f)}`;
 
 /** The files the import of a message carries, in the order the payload lists them. */
 export type MessageTokens = Map<string, string[]>;
@@ -33,7 +42,7 @@ export class RestoreFiles {
   readonly #client: TalkJSClient;
   readonly #o: RestoreOptions;
   readonly #blobs: BlobDir | null;
-  /** sha256 → its token in the target (null: the blob could not be read); shared by all conversations. */
+  /** uploadKey → its token in the target (null: the blob could not be read); shared by all conversations. */
   readonly #tokens = new Map<string, Promise<string | null>>();
   readonly counters: FileCounters = {
     filesUploaded: 0,
@@ -85,21 +94,21 @@ export class RestoreFiles {
   }
 
   async #token(f: SourceFile): Promise<{ token: string | null; reused: boolean }> {
-    const sha256 = f.sha256 as string;
-    const known = this.#tokens.get(sha256);
+    const key = uploadKey(f);
+    const known = this.#tokens.get(key);
     if (known) return { token: await known, reused: true };
-    const p = this.#upload(f, sha256);
-    this.#tokens.set(sha256, p);
+    const p = this.#upload(f, key);
+    this.#tokens.set(key, p);
     return { token: await p, reused: false };
   }
 
-  async #upload(f: SourceFile, sha256: string): Promise<string | null> {
-    const bytes = (await this.#blobs?.read(sha256)) ?? null;
+  async #upload(f: SourceFile, key: string): Promise<string | null> {
+    const bytes = (await this.#blobs?.read(f.sha256 as string)) ?? null;
     if (bytes === null) return null;
     const token = await this.#client.uploadFile(
       {
         bytes,
-        filename: f.filename ?? sha256.slice(0, 16),
+        filename: uploadName(f),
         contentType: f.contentType ?? "application/octet-stream",
       },
       this.#o.signal,
@@ -110,7 +119,7 @@ export class RestoreFiles {
           targetAppId: this.#o.targetAppId,
           sourceAppId: this.#o.sourceAppId,
           kind: "file",
-          sourceId: sha256,
+          sourceId: key,
           conversationId: null,
           targetId: token,
           batch: null,
