@@ -5,19 +5,13 @@
 // the temporary file is removed whatever happens (a process killed outright leaves one, which the
 // next run removes).
 import { createHash, randomUUID } from "node:crypto";
-import {
-  constants,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-} from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { constants, type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { MirrorError } from "../errors.ts";
+
+/** Chunk size for reading a stored file back (hashing, uploads): memory stays this small per file. */
+const READ_CHUNK = 256 * 1024;
 
 /** What writing needs of a file handle (tests substitute one that fails like a full disk). */
 export interface BlobFile {
@@ -93,17 +87,26 @@ export class BlobDir {
   }
 
   /**
-   * The bytes of a stored file, checked against their name: null when the file is missing or no
-   * longer holds those bytes (a damaged archive must not be passed on as the original).
+   * The size of a stored file whose bytes match their name, read as a stream (never whole in
+   * memory): null when the file is missing or damaged.
    */
-  async read(sha256: string): Promise<Buffer | null> {
-    let bytes: Buffer;
+  async verify(sha256: string): Promise<number | null> {
+    const hash = createHash("sha256");
+    let size = 0;
     try {
-      bytes = await readFile(this.pathOf(sha256));
+      for await (const chunk of createReadStream(this.pathOf(sha256), { highWaterMark: READ_CHUNK })) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
     } catch {
       return null;
     }
-    return createHash("sha256").update(bytes).digest("hex") === sha256 ? bytes : null;
+    return hash.digest("hex") === sha256 ? size : null;
+  }
+
+  /** A stored file's bytes as a stream of chunks (an upload reads it once per attempt). */
+  stream(sha256: string): AsyncIterable<Uint8Array> {
+    return createReadStream(this.pathOf(sha256), { highWaterMark: READ_CHUNK });
   }
 
   /**

@@ -62,10 +62,7 @@ export interface TalkJSClient {
    * POST /files (multipart/form-data, a `file` part): uploads a file, answers its fileToken.
    * Retried like any request: a repeated upload only leaves an unused copy at TalkJS.
    */
-  uploadFile(
-    file: { bytes: Uint8Array; filename: string; contentType: string },
-    signal?: AbortSignal,
-  ): Promise<string>;
+  uploadFile(file: UploadFile, signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -78,17 +75,34 @@ export function withoutPushTokens(user: User): MirroredUser {
   return rest;
 }
 
-/** A multipart/form-data body with one `file` part (what TalkJS's upload endpoint takes). */
-function multipartFile(file: { bytes: Uint8Array; filename: string; contentType: string }) {
+/** A file to upload: streamed from `open()` (called once per attempt), never held whole in memory. */
+export interface UploadFile {
+  filename: string;
+  contentType: string;
+  /** Its exact length in bytes (the request declares it up front). */
+  size: number;
+  open: () => AsyncIterable<Uint8Array>;
+}
+
+/** A multipart/form-data body with one `file` part (what TalkJS's upload endpoint takes), streamed. */
+function multipartFile(file: UploadFile) {
   const boundary = `talkjs-mirror-${randomUUID()}`;
   // Quotes and line breaks cannot appear inside the quoted filename of a part's header.
   const name = file.filename.replace(/["\r\n\\]/g, "_");
-  const head =
+  const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
-    `Content-Type: ${file.contentType}\r\n\r\n`;
+      `Content-Type: ${file.contentType}\r\n\r\n`,
+    "utf8",
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, "utf8");
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
-    bytes: Buffer.concat([Buffer.from(head, "utf8"), file.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    length: head.length + file.size + tail.length,
+    open: async function* (): AsyncGenerator<Uint8Array> {
+      yield head;
+      yield* file.open();
+      yield tail;
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { Pool } from "undici";
@@ -29,8 +30,11 @@ export interface RequestSpec {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
-  /** A body sent as is with its own Content-Type (a file upload's multipart form) instead of JSON. */
-  rawBody?: { contentType: string; bytes: Uint8Array };
+  /**
+   * A body streamed as is with its own Content-Type and length (a file upload's multipart form)
+   * instead of JSON; `open` is called once per attempt, so a retry sends it whole again.
+   */
+  rawBody?: { contentType: string; length: number; open: () => AsyncIterable<Uint8Array> };
   schema?: v.GenericSchema;
   /** Statuses returned as `{status, json: undefined}` instead of thrown (e.g. 404 on get). */
   allowStatus?: number[];
@@ -270,12 +274,16 @@ export class HttpTransport {
           "user-agent": this.userAgent,
           accept: "application/json",
           ...(spec.rawBody
-            ? { "content-type": spec.rawBody.contentType }
+            ? { "content-type": spec.rawBody.contentType, "content-length": String(spec.rawBody.length) }
             : spec.body === undefined
               ? {}
               : { "content-type": "application/json" }),
         },
-        body: spec.rawBody ? spec.rawBody.bytes : spec.body === undefined ? null : JSON.stringify(spec.body),
+        body: spec.rawBody
+          ? Readable.from(spec.rawBody.open(), { objectMode: false })
+          : spec.body === undefined
+            ? null
+            : JSON.stringify(spec.body),
         signal: signal ?? null,
         headersTimeout: this.o.headersTimeoutMs,
         bodyTimeout: this.o.bodyTimeoutMs,

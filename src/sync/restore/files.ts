@@ -103,11 +103,16 @@ export class RestoreFiles {
   }
 
   async #upload(f: SourceFile, key: string): Promise<string | null> {
-    const bytes = (await this.#blobs?.read(f.sha256 as string)) ?? null;
-    if (bytes === null) return null;
+    const blobs = this.#blobs;
+    const sha256 = f.sha256 as string;
+    // Checked against its name first (a damaged blob is not restored), then streamed: a file is
+    // never held whole in memory, whatever FILES_MAX_BYTES allows.
+    const size = (await blobs?.verify(sha256)) ?? null;
+    if (blobs === null || size === null) return null;
     const token = await this.#client.uploadFile(
       {
-        bytes,
+        size,
+        open: () => blobs.stream(sha256),
         filename: uploadName(f),
         contentType: f.contentType ?? "application/octet-stream",
       },
@@ -131,7 +136,7 @@ export class RestoreFiles {
       { files: 1 },
     );
     this.counters.filesUploaded++;
-    this.counters.filesUploadedBytes += bytes.length;
+    this.counters.filesUploadedBytes += size;
     return token;
   }
 }
