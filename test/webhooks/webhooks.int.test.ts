@@ -89,6 +89,13 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
     await worker.jobs.idle(); // the initial backfill
     return { worker, inbox, url: worker.webhookUrl as string };
   };
+  /** A simulator of `conversations` whose webhooks go to a started worker (after its backfill). */
+  const hooked = async (conversations: number) => {
+    const sim = await newSim(conversations);
+    const { worker, url } = await start(sim);
+    sim.webhooks.configure({ url });
+    return { sim, worker };
+  };
   const inboxRows = (file: string): number => {
     const d = new Database(file, { readonly: true });
     try {
@@ -160,9 +167,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   it.skipIf(skip)(
     "a message, an edit of an old message, a REST deletion and a user reach the mirror by webhook alone",
     async () => {
-      const sim = await newSim(10);
-      const { worker, url } = await start(sim);
-      sim.webhooks.configure({ url });
+      const { sim, worker } = await hooked(10);
       const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
       try {
         const [a, b, c] = sim.allConversations().filter((x) => sim.messages(x.id).length >= 2);
@@ -205,9 +210,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   it.skipIf(skip)(
     "a conversation whose fetch keeps failing stays queued and does not hold back the others",
     async () => {
-      const sim = await newSim(10);
-      const { worker, url } = await start(sim);
-      sim.webhooks.configure({ url });
+      const { sim, worker } = await hooked(10);
       try {
         const [bad, ...good] = sim.allConversations().filter((x) => sim.messages(x.id).length >= 1);
         if (!bad || good.length < 4) throw new Error("too few conversations with messages");
@@ -314,9 +317,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   );
 
   it.skipIf(skip)("a scheduled job is not starved by a steady stream of webhooks", async () => {
-    const sim = await newSim(10);
-    const { worker, url } = await start(sim);
-    sim.webhooks.configure({ url });
+    const { sim, worker } = await hooked(10);
     try {
       const ids = sim.allConversations().map((c) => c.id);
       let last: { id: string } | undefined;
