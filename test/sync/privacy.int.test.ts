@@ -252,22 +252,7 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
       const recent = new Date(T0 - 86_400_000);
       const convs = ["gone-old", "gone-recent", "live"].map((id) => makeConversation(id));
       await store.upsertConversations(app, convs, { seenAt: new Date(T0 - 300 * 86_400_000) });
-      const msg = (id: string, conversationId: string) =>
-        ({
-          id,
-          conversationId,
-          type: "UserMessage",
-          senderId: "u1",
-          readBy: [],
-          text: "t",
-          attachment: null,
-          location: null,
-          origin: "rest",
-          createdAt: T0 - 400 * 86_400_000,
-          editedAt: null,
-          referencedMessageId: null,
-          custom: {},
-        }) as Message;
+      const msg = (id: string, conversationId: string) => fileMessage(id, conversationId, {});
       await store.messages.upsert(
         app,
         [
@@ -394,7 +379,7 @@ describe.each(PROVIDERS)("privacy on %s", (provider) => {
   );
 });
 
-/** A message of sender u1, long ago, with the given files. */
+/** A message of sender u1, long ago, with the given files (none: `{}`). */
 function fileMessage(id: string, conversationId: string, files: Partial<Message>): Message {
   return {
     id,

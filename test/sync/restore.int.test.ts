@@ -36,6 +36,8 @@ interface Apps {
   sourceClient: TalkJSClient;
   targetClient: TalkJSClient;
   mirror(appId: string): Promise<void>;
+  /** Mirrors the target and returns its differences from the source (the round trip's check). */
+  roundTrip(): Promise<unknown[]>;
   options(extra?: Partial<RestoreOptions>): RestoreOptions;
 }
 
@@ -89,6 +91,14 @@ async function twoApps(
       const client = appId === source ? sourceClient : clientFor(sim, appId);
       await runMirrorJob({ client, store, appId, logger }, "backfill", { settings: SETTINGS });
     },
+    async roundTrip() {
+      await apps.mirror(target);
+      return compareRestore(
+        { store, appId: source },
+        { store, appId: target },
+        { conversationIds: null, includeDeleted: false },
+      );
+    },
     options: (extra = {}) => ({
       sourceAppId: source,
       targetAppId: target,
@@ -128,13 +138,7 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
     const perRequest = imports(a.sim).length;
     expect(perRequest).toBe(plan.requests.imports);
 
-    await a.mirror(a.target);
-    const diffs = await compareRestore(
-      { store, appId: a.source },
-      { store, appId: a.target },
-      { conversationIds: null, includeDeleted: false },
-    );
-    expect(diffs).toEqual([]);
+    expect(await a.roundTrip()).toEqual([]);
     // every restored message came in through the import (origin) with a new id
     const restored =
       a.sim
@@ -183,14 +187,7 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
     // one request per conversation that has user messages (none has more than 100)
     expect(summary.importRequests).toBe(summary.plan.requests.imports);
     expect(summary.importRequests).toBeLessThanOrEqual(20);
-    await a.mirror(a.target);
-    expect(
-      await compareRestore(
-        { store, appId: a.source },
-        { store, appId: a.target },
-        { conversationIds: null, includeDeleted: false },
-      ),
-    ).toEqual([]);
+    expect(await a.roundTrip()).toEqual([]);
   });
 
   it("applied-then-reset and applied-then-timeout imports are read back, never duplicated", async () => {
@@ -215,14 +212,7 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
     const summary = await runRestore(store, a.targetClient, a.options());
     expect(summary.unknownOutcomes).toBe(3);
     expect(summary.messagesImported + summary.messagesMatched).toBe(summary.plan.messages);
-    await a.mirror(a.target);
-    expect(
-      await compareRestore(
-        { store, appId: a.source },
-        { store, appId: a.target },
-        { conversationIds: null, includeDeleted: false },
-      ),
-    ).toEqual([]);
+    expect(await a.roundTrip()).toEqual([]);
   });
 
   it("a batch left pending after it was sent (kill -9) is matched on rerun, not sent again; a partial one gets only its rest", async () => {
@@ -269,14 +259,7 @@ describe.each(PROVIDERS)("restore on %s", (provider) => {
     const summary = await runRestore(store, a.targetClient, a.options());
     expect(handImported).toBe(14);
     expect(summary.messagesMatched).toBe(handImported);
-    await a.mirror(a.target);
-    expect(
-      await compareRestore(
-        { store, appId: a.source },
-        { store, appId: a.target },
-        { conversationIds: null, includeDeleted: false },
-      ),
-    ).toEqual([]);
+    expect(await a.roundTrip()).toEqual([]);
   });
 
   it("a target that already has some messages gets only the missing ones; --skip-existing leaves it alone", async () => {
