@@ -2,7 +2,7 @@
 // coalescing. The receiver, inbox and consumer are tested over HTTP in webhooks.int.test.ts.
 import { describe, expect, it } from "vitest";
 import { inboxPathBeside } from "../../src/store/webhook-inbox.ts";
-import { FailingItems, retryDelayMs } from "../../src/sync/webhooks/consume.ts";
+import { FailingItems, GIVE_UP_AFTER_MS, retryDelayMs } from "../../src/sync/webhooks/consume.ts";
 import { coalesce, messageKey, planWebhook, splitMessageKey } from "../../src/sync/webhooks/plan.ts";
 import {
   parseWebhookEvent,
@@ -131,5 +131,17 @@ describe("planWebhook", () => {
     expect(failing.held("other", 0)).toBe(false);
     failing.succeeded("c");
     expect([failing.held("c", 1_001), failing.size]).toEqual([false, 0]);
+  });
+
+  it("gives a failing item up once it has failed for an hour", () => {
+    const failing = new FailingItems();
+    expect(failing.failed("c", 0)).toBe(false);
+    expect(failing.failed("c", GIVE_UP_AFTER_MS - 1)).toBe(false);
+    expect(failing.failed("c", GIVE_UP_AFTER_MS)).toBe(true);
+    expect([failing.size, failing.held("c", GIVE_UP_AFTER_MS)]).toEqual([0, false]);
+    // a success in between starts the hour again
+    failing.failed("d", 0);
+    failing.succeeded("d");
+    expect(failing.failed("d", GIVE_UP_AFTER_MS)).toBe(false);
   });
 });

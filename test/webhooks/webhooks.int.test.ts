@@ -20,6 +20,7 @@ import { sql } from "../../src/store/sql/shared.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { runMirrorJob } from "../../src/sync/jobs.ts";
 import { readStatus } from "../../src/sync/status.ts";
+import { drainWebhookWork, FailingItems } from "../../src/sync/webhooks/consume.ts";
 import { signWebhook } from "../../src/sync/webhooks/verify.ts";
 import { createTalkJSClient } from "../../src/talkjs/client.ts";
 import { startWorker } from "../../src/worker/worker.ts";
@@ -484,6 +485,65 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         sim.clearFaults();
         await runMirrorJob(ctx, "sync", { settings });
         expect(await backlog(sim.appId)).toBe(0);
+      } finally {
+        await client.close();
+        await sim.close();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(skip)(
+    "a fetch still failing after the give-up time leaves the queue with a warning; the others are applied",
+    async () => {
+      const sim = await newSim(10);
+      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+      const lines: string[] = [];
+      const logger = createLogger({
+        level: "warn",
+        destination: new Writable({
+          write: (c, _e, cb) => {
+            lines.push(String(c));
+            cb();
+          },
+        }),
+      });
+      const ctx = { client, store, appId: sim.appId, logger };
+      const settings = {
+        clockSkewMs: 5_000,
+        maxDeleteShare: 0.1,
+        mirrorMessages: true,
+        messageConcurrency: 2,
+        backfillConcurrency: 1,
+      };
+      try {
+        await runMirrorJob(ctx, "backfill", { settings });
+        const [bad, good] = sim.allConversations();
+        if (!bad || !good) throw new Error("too few conversations");
+        await store.webhookWork.enqueue(sim.appId, [
+          { kind: "hook_conversation", key: bad.id, at: new Date() },
+          { kind: "hook_conversation", key: good.id, at: new Date() },
+        ]);
+        sim.addFault({
+          fault: { kind: "status", status: 403 },
+          match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}$`) },
+          probability: 1,
+        });
+        const failing = new FailingItems({ giveUpAfterMs: 0 }); // an hour, shortened
+        const drained = drainWebhookWork(ctx, {
+          mirrorUsers: false,
+          mirrorMessages: true,
+          concurrency: 4,
+          failing,
+        });
+        await expect(drained).rejects.toMatchObject({ code: "TALKJS_HTTP_403" });
+        expect(await backlog(sim.appId)).toBe(0);
+        expect(failing.size).toBe(0);
+        const warning = lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.key === bad.id);
+        expect(warning).toMatchObject({ kind: "hook_conversation", code: "TALKJS_HTTP_403" });
+        expect(String(warning?.msg)).toContain("next sync or reconcile covers it");
       } finally {
         await client.close();
         await sim.close();

@@ -6,6 +6,7 @@
 //      its jobs or beside its running job, or any sync/reconcile at its end), in rounds of batched
 //      writes: GET each conversation (404: marked deleted) and its new messages, re-read the page of
 //      an edited message, GET each user. The client's rate governor paces every request.
+import { MirrorError } from "../../errors.ts";
 import type { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { HOOK_KINDS, type HookKind, WORK_KINDS } from "../../store/webhook-work.ts";
 import { TalkJSApiError } from "../../talkjs/errors.ts";
@@ -70,21 +71,40 @@ export function retryDelayMs(failures: number): number {
   return Math.min(300_000, 1_000 * 2 ** Math.max(0, failures - 1));
 }
 
+/** How long an item may keep failing before the drain gives it up to the schedule. */
+export const GIVE_UP_AFTER_MS = 3_600_000;
+
 /**
  * Items whose fetch failed, held back for retryDelayMs (1 s, doubling, at most 5 min): a fetch that
  * keeps failing (a conversation TalkJS answers 5xx for, retried by the client each time) must not
- * slow every round it would join. Forgotten on success; per process (a restart tries them at once).
+ * slow every round it would join. One still failing after `giveUpAfterMs` is given up: dequeued
+ * with a warning, left to the next sync or reconcile (the backstop for any webhook), so a
+ * permanently failing item does not sit in the queue, and in `status`'s webhook lag, forever.
+ * Forgotten on success; per process (a restart tries them at once).
  */
 export class FailingItems {
-  readonly #items = new Map<string, { failures: number; retryAt: number }>();
+  readonly #items = new Map<string, { failures: number; since: number; retryAt: number }>();
+  readonly #giveUpAfterMs: number;
+
+  constructor(options: { giveUpAfterMs?: number } = {}) {
+    this.#giveUpAfterMs = options.giveUpAfterMs ?? GIVE_UP_AFTER_MS;
+  }
 
   held(id: string, now: number): boolean {
     return (this.#items.get(id)?.retryAt ?? 0) > now;
   }
 
-  failed(id: string, now: number): void {
-    const failures = (this.#items.get(id)?.failures ?? 0) + 1;
-    this.#items.set(id, { failures, retryAt: now + retryDelayMs(failures) });
+  /** Notes a failure; true when the item has failed for giveUpAfterMs and is given up (forgotten). */
+  failed(id: string, now: number): boolean {
+    const seen = this.#items.get(id);
+    const since = seen?.since ?? now;
+    if (now - since >= this.#giveUpAfterMs) {
+      this.#items.delete(id);
+      return true;
+    }
+    const failures = (seen?.failures ?? 0) + 1;
+    this.#items.set(id, { failures, since, retryAt: now + retryDelayMs(failures) });
+    return false;
   }
 
   succeeded(id: string): void {
@@ -101,6 +121,8 @@ export interface DrainSummary {
   deleted: number;
   messagePages: number;
   users: number;
+  /** Items dequeued after failing for GIVE_UP_AFTER_MS (left to the schedule). */
+  givenUp: number;
 }
 
 /** Items of a round whose fetch failed: key → error (they stay queued). */
@@ -125,7 +147,7 @@ interface Round {
  */
 export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Promise<DrainSummary> {
   const { store, appId } = ctx;
-  const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0 };
+  const summary: DrainSummary = { conversations: 0, deleted: 0, messagePages: 0, users: 0, givenUp: 0 };
   const round: Round = { ctx, opts, summary };
   const kinds = HOOK_KINDS.filter((k) => k !== WORK_KINDS.hookMessage || opts.mirrorMessages);
   const maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
@@ -162,12 +184,27 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
     const failedWrite = settled.find((r) => r.status === "rejected");
     if (failedWrite) throw failedWrite.reason;
     ctx.signal?.throwIfAborted();
+    const givenUp: typeof items = [];
     for (const kind of HOOK_KINDS) {
       for (const [key, error] of failures[kind]) {
         skipped.set(id(kind, key), error);
-        opts.failing?.failed(id(kind, key), clock(ctx));
+        if (opts.failing?.failed(id(kind, key), clock(ctx)) === true) {
+          givenUp.push(...items.filter((i) => i.kind === kind && i.key === key));
+          ctx.logger.warn(
+            {
+              kind,
+              key,
+              code:
+                error instanceof MirrorError || error instanceof TalkJSApiError ? error.code : "UNEXPECTED",
+              err: error instanceof Error ? error.message : String(error),
+            },
+            "webhook fetch given up after failing for an hour; the next sync or reconcile covers it",
+          );
+        }
       }
     }
+    // A given-up item leaves the queue (unless a newer event arrived: that one gets a fresh try).
+    summary.givenUp += (await store.webhookWork.done(appId, givenUp, startedAt)).length;
     const served = items.filter((i) => !skipped.has(id(i.kind, i.key)));
     for (const i of served) opts.failing?.succeeded(id(i.kind, i.key));
     const now = clock(ctx);
