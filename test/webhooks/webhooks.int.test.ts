@@ -448,46 +448,59 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
     180_000,
   );
 
+  /** A simulator of 10 conversations, backfilled into the mirror (no worker), and its job settings. */
+  const backfilled = async (logger = silent()) => {
+    const sim = await newSim(10);
+    const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
+    const ctx = { client, store, appId: sim.appId, logger };
+    const settings = {
+      clockSkewMs: 5_000,
+      maxDeleteShare: 0.1,
+      mirrorMessages: true,
+      mirrorUsers: true,
+      messageConcurrency: 2,
+      backfillConcurrency: 1,
+    };
+    await runMirrorJob(ctx, "backfill", { settings });
+    const close = async () => {
+      await client.close();
+      await sim.close();
+    };
+    return { sim, ctx, settings, close };
+  };
+  /** Two queued conversation fetches (queued while no worker held the lock); TalkJS refuses the first's GET. */
+  const queueWithRefusal = async (sim: Simulator) => {
+    const [bad, good] = sim.allConversations();
+    if (!bad || !good) throw new Error("too few conversations");
+    const at = new Date();
+    await store.webhookWork.enqueue(sim.appId, [
+      { kind: "hook_conversation", key: bad.id, at },
+      { kind: "hook_conversation", key: good.id, at },
+    ]);
+    sim.addFault({
+      fault: { kind: "status", status: 403 },
+      match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}$`) },
+      probability: 1,
+    });
+    return bad.id;
+  };
+
   it.skipIf(skip)(
     "a queued webhook fetch that fails stays queued and does not fail the sync it rides on",
     async () => {
-      const sim = await newSim(10);
-      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
-      const ctx = { client, store, appId: sim.appId, logger: silent() };
-      const settings = {
-        clockSkewMs: 5_000,
-        maxDeleteShare: 0.1,
-        mirrorMessages: true,
-        mirrorUsers: true,
-        messageConcurrency: 2,
-        backfillConcurrency: 1,
-      };
+      const { sim, ctx, settings, close } = await backfilled();
       try {
-        await runMirrorJob(ctx, "backfill", { settings });
-        const [bad, good] = sim.allConversations();
-        if (!bad || !good) throw new Error("too few conversations");
-        // Queued while no worker held the lock (e.g. the worker was down and a CLI sync runs).
-        const at = new Date();
-        await store.webhookWork.enqueue(sim.appId, [
-          { kind: "hook_conversation", key: bad.id, at },
-          { kind: "hook_conversation", key: good.id, at },
-        ]);
-        sim.addFault({
-          fault: { kind: "malformed-json" },
-          match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}$`) },
-          probability: 1,
-        });
+        const bad = await queueWithRefusal(sim);
         const summary = await runMirrorJob(ctx, "sync", { settings });
         expect(summary.users).toBeDefined(); // the users pass, after the drain, still ran
         const queued = await store.webhookWork.list(sim.appId, ["hook_conversation"], 10);
-        expect(queued.map((i) => i.key)).toEqual([bad.id]);
+        expect(queued.map((i) => i.key)).toEqual([bad]);
         expect((await store.lastRunOfKind(sim.appId, "sync"))?.status).toBe("succeeded");
         sim.clearFaults();
         await runMirrorJob(ctx, "sync", { settings });
         expect(await backlog(sim.appId)).toBe(0);
       } finally {
-        await client.close();
-        await sim.close();
+        await close();
       }
     },
     60_000,
@@ -496,8 +509,6 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   it.skipIf(skip)(
     "a fetch still failing after the give-up time leaves the queue with a warning; the others are applied",
     async () => {
-      const sim = await newSim(10);
-      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
       const lines: string[] = [];
       const logger = createLogger({
         level: "warn",
@@ -508,27 +519,9 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
           },
         }),
       });
-      const ctx = { client, store, appId: sim.appId, logger };
-      const settings = {
-        clockSkewMs: 5_000,
-        maxDeleteShare: 0.1,
-        mirrorMessages: true,
-        messageConcurrency: 2,
-        backfillConcurrency: 1,
-      };
+      const { sim, ctx, close } = await backfilled(logger);
       try {
-        await runMirrorJob(ctx, "backfill", { settings });
-        const [bad, good] = sim.allConversations();
-        if (!bad || !good) throw new Error("too few conversations");
-        await store.webhookWork.enqueue(sim.appId, [
-          { kind: "hook_conversation", key: bad.id, at: new Date() },
-          { kind: "hook_conversation", key: good.id, at: new Date() },
-        ]);
-        sim.addFault({
-          fault: { kind: "status", status: 403 },
-          match: { method: "GET", pathRegex: new RegExp(`/conversations/${bad.id}$`) },
-          probability: 1,
-        });
+        const bad = await queueWithRefusal(sim);
         const failing = new FailingItems({ giveUpAfterMs: 0 }); // an hour, shortened
         const drained = drainWebhookWork(ctx, {
           mirrorUsers: false,
@@ -539,14 +532,11 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         await expect(drained).rejects.toMatchObject({ code: "TALKJS_HTTP_403" });
         expect(await backlog(sim.appId)).toBe(0);
         expect(failing.size).toBe(0);
-        const warning = lines
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((l) => l.key === bad.id);
+        const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.key === bad);
         expect(warning).toMatchObject({ kind: "hook_conversation", code: "TALKJS_HTTP_403" });
         expect(String(warning?.msg)).toContain("next sync or reconcile covers it");
       } finally {
-        await client.close();
-        await sim.close();
+        await close();
       }
     },
     60_000,
@@ -555,19 +545,8 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
   it.skipIf(skip)(
     "a worker killed with SIGKILL right after acknowledging applies the event on restart",
     async () => {
-      const sim = await newSim(10);
+      const { sim, close } = await backfilled();
       const inbox = path.join(dir, `${sim.appId}.webhooks.db`);
-      const logger = silent();
-      const client = createTalkJSClient({ appId: sim.appId, secretKey: sim.secretKey, baseUrl: sim.url });
-      const ctx = { client, store, appId: sim.appId, logger };
-      const settings = {
-        clockSkewMs: 5_000,
-        maxDeleteShare: 0.1,
-        mirrorMessages: true,
-        messageConcurrency: 2,
-        backfillConcurrency: 1,
-      };
-      await runMirrorJob(ctx, "backfill", { settings });
       // An edit of an old message: no sync would see it (only a deep reconcile), so only the event can.
       const [conv] = sim.allConversations().filter((c) => sim.messages(c.id).length >= 2);
       const old = conv ? sim.messages(conv.id).at(-1) : undefined;
@@ -615,8 +594,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         );
       } finally {
         await worker.stop();
-        await client.close();
-        await sim.close();
+        await close();
       }
     },
     60_000,
