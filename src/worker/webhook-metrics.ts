@@ -1,5 +1,6 @@
 // The webhook receiver's and consumer's Prometheus metrics, on the worker's registry.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { HOOK_KINDS } from "../store/webhook-work.ts";
 import type { RejectReason } from "../sync/webhooks/verify.ts";
 
 const PREFIX = "talkjs_mirror_webhook_";
@@ -10,6 +11,8 @@ export interface WebhookMetrics {
   deduplicated(): void;
   /** An item of webhook work applied to the mirror, `lagMs` after its newest event was received. */
   applied(kind: string, lagMs: number): void;
+  /** An item of webhook work dequeued after failing for an hour (left to the schedule). */
+  givenUp(kind: string): void;
 }
 
 export interface WebhookMetricSources {
@@ -47,6 +50,12 @@ export function createWebhookMetrics(registry: Registry, sources: WebhookMetricS
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1_800],
     registers,
   });
+  const givenUp = new Counter({
+    name: `${PREFIX}fetches_given_up_total`,
+    help: "Webhook fetches dequeued after failing for an hour, by work kind: left to the next sync or reconcile.",
+    labelNames: ["kind"],
+    registers,
+  });
   new Gauge({
     name: `${PREFIX}queue_depth`,
     help: "Webhook work waiting: inbox (events not yet planned, this process) and queue (fetches queued, all replicas).",
@@ -64,10 +73,12 @@ export function createWebhookMetrics(registry: Registry, sources: WebhookMetricS
   for (const reason of ["bad_signature", "stale_timestamp", "oversize", "malformed"] as const) {
     rejected.inc({ reason }, 0);
   }
+  for (const kind of HOOK_KINDS) givenUp.inc({ kind }, 0);
   return {
     received: (type) => received.inc({ type }),
     rejected: (reason) => rejected.inc({ reason }),
     deduplicated: () => deduplicated.inc(),
     applied: (kind, lagMs) => lag.observe({ kind }, Math.max(0, lagMs) / 1000),
+    givenUp: (kind) => givenUp.inc({ kind }),
   };
 }

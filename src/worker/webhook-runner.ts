@@ -59,6 +59,7 @@ export async function startWebhookRunner(o: WebhookRunnerOptions): Promise<Webho
     concurrency: Math.max(o.concurrency, WEBHOOK_CONCURRENCY),
     onApplied: (kind, lagMs) => metrics.applied(kind, lagMs),
     failing: new FailingItems(),
+    onGivenUp: (kind) => metrics.givenUp(kind),
   };
   let jobActive = false;
   let lockedDrain: Promise<unknown> | null = null;

@@ -200,6 +200,7 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
         expect(
           m.get('talkjs_mirror_webhook_event_to_mirror_seconds_count{kind="hook_conversation"}'),
         ).toBeGreaterThan(0);
+        expect(m.get('talkjs_mirror_webhook_fetches_given_up_total{kind="hook_conversation"}')).toBe(0);
       } finally {
         await client.close();
         await worker.stop();
@@ -523,13 +524,16 @@ describe.each(PROVIDERS)("webhooks on %s", (provider) => {
       try {
         const bad = await queueWithRefusal(sim);
         const failing = new FailingItems({ giveUpAfterMs: 0 }); // an hour, shortened
+        const givenUp: string[] = [];
         const drained = drainWebhookWork(ctx, {
           mirrorUsers: false,
           mirrorMessages: true,
           concurrency: 4,
           failing,
+          onGivenUp: (kind) => givenUp.push(kind),
         });
         await expect(drained).rejects.toMatchObject({ code: "TALKJS_HTTP_403" });
+        expect(givenUp).toEqual(["hook_conversation"]);
         expect(await backlog(sim.appId)).toBe(0);
         expect(failing.size).toBe(0);
         const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.key === bad);

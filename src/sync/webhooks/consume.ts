@@ -64,6 +64,8 @@ export interface DrainOptions {
   onApplied?: (kind: string, lagMs: number) => void;
   /** A long-lived consumer's memory of failing items, so each is retried only after its backoff. */
   failing?: FailingItems;
+  /** Each item given up after failing for GIVE_UP_AFTER_MS (dequeued: the schedule covers it). */
+  onGivenUp?: (kind: string) => void;
 }
 
 /** How long an item whose fetch failed `failures` times in a row waits before it is tried again. */
@@ -204,7 +206,10 @@ export async function drainWebhookWork(ctx: SyncContext, opts: DrainOptions): Pr
       }
     }
     // A given-up item leaves the queue (unless a newer event arrived: that one gets a fresh try).
-    summary.givenUp += (await store.webhookWork.done(appId, givenUp, startedAt)).length;
+    for (const dropped of await store.webhookWork.done(appId, givenUp, startedAt)) {
+      summary.givenUp += 1;
+      opts.onGivenUp?.(dropped.kind);
+    }
     const served = items.filter((i) => !skipped.has(id(i.kind, i.key)));
     for (const i of served) opts.failing?.succeeded(id(i.kind, i.key));
     const now = clock(ctx);
