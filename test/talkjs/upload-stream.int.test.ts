@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BlobDir } from "../../src/sync/file-blobs.ts";
 import { createTalkJSClient } from "../../src/talkjs/client.ts";
 
-const SIZE = 128 * 1024 * 1024;
+const SIZE = 256 * 1024 * 1024;
 const dir = mkdtempSync(path.join(tmpdir(), "talkjs-upload-stream-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,18 +55,26 @@ async function hashFilePart(req: IncomingMessage, maxBytes = Number.POSITIVE_INF
       inPart = true;
       data = head.subarray(end + 4);
     }
-    const all = Buffer.concat([held, data]);
-    const keep = Math.min(tailLength, all.length);
-    const body = all.subarray(0, all.length - keep);
-    hash.update(body);
-    length += body.length;
-    held = Buffer.from(all.subarray(all.length - keep));
+    // Views, not copies: only the few held-back bytes are copied (this side makes no garbage).
+    if (data.length >= tailLength) {
+      hash.update(held);
+      length += held.length;
+      hash.update(data.subarray(0, data.length - tailLength));
+      length += data.length - tailLength;
+      held = Buffer.from(data.subarray(data.length - tailLength));
+    } else {
+      const all = Buffer.concat([held, data]);
+      const keep = Math.min(tailLength, all.length);
+      hash.update(all.subarray(0, all.length - keep));
+      length += all.length - keep;
+      held = Buffer.from(all.subarray(all.length - keep));
+    }
   }
   return { sha256: hash.digest("hex"), length };
 }
 
 describe("file upload", () => {
-  it("streams a 128 MB file (buffer growth at most half its size) and a retry resends it whole", async () => {
+  it("streams a 256 MB file (buffer growth at most half its size) and a retry resends it whole", async () => {
     const blobs = new BlobDir(path.join(dir, "files"));
     const sha256 = await storeBlob(blobs);
     let attempts = 0;
@@ -112,10 +120,10 @@ describe("file upload", () => {
       expect(token).toBe("ft_streamed");
       expect(attempts).toBe(2);
       expect(received).toEqual([{ sha256, length: SIZE }]);
-      // Reading the file into one Buffer grows this by at least its 128 MB (measured: 215 MB for a
-      // 96 MB file, with the multipart copy); streamed, only chunks in flight and garbage the GC
-      // has not collected yet (measured: ~29 MB for 96 MB, both ends of the socket in this process).
-      expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+      // Reading the file into one Buffer grows this by at least its 256 MB (measured: 215 MB for a
+      // 96 MB file, with the multipart copy); streamed, only chunks in flight and read chunks the
+      // GC has not collected yet (measured: 20–65 MB on Node 20 and 24, whatever the file's size).
+      expect(peak - before).toBeLessThan(SIZE / 2);
     } finally {
       await client.close();
       await new Promise((r) => server.close(r));
