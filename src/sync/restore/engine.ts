@@ -153,7 +153,12 @@ function userUpdate(u: MirroredUser): UserUpdate {
   return rest;
 }
 
-/** Every message of a target conversation (read-back; newest first pages, order irrelevant). */
+/**
+ * Every message of a target conversation (read-back; newest first pages, order irrelevant). Only an
+ * empty page ends it: a server may clamp `limit` silently, and a message missed here would be
+ * imported twice. A fresh target conversation costs one request all the same (its first page is
+ * empty).
+ */
 async function readBack(
   client: TalkJSClient,
   conversationId: string,
@@ -167,8 +172,8 @@ async function readBack(
       { limit: READ_BACK_PAGE, ...(after === undefined ? {} : { startingAfter: after }) },
       signal,
     );
+    if (page.length === 0) return out;
     out.push(...page);
-    if (page.length < READ_BACK_PAGE) return out;
     after = page[page.length - 1]?.id;
   }
 }
