@@ -19,6 +19,7 @@ import type { Store } from "../../store/store.ts";
 import type { TalkJSClient } from "../../talkjs/client.ts";
 import { isRetryable, TalkJSApiError } from "../../talkjs/errors.ts";
 import type { Message, MirroredUser, UserUpdate } from "../../talkjs/types.ts";
+import { mapLimited } from "../limit.ts";
 import { archived, RestoreFiles, uploadKey } from "./files.ts";
 import { MessageBag, matchMissing, messageKey } from "./match.ts";
 import { importItem } from "./payload.ts";
@@ -41,6 +42,13 @@ const DEFAULT_PARTICIPANT = { access: "ReadWrite", notify: true } as const;
 /** A message the import endpoint can carry: a user message with a sender. */
 export const importable = (m: Message): boolean => m.type === "UserMessage" && !!m.senderId;
 
+/** A ledger row of this restore (source and target apps filled in; `pending` unless `extra` says). */
+type Ledger = (
+  kind: "user" | "conversation" | "message",
+  sourceId: string,
+  extra: Partial<LedgerEntry>,
+) => LedgerRow;
+
 interface Source {
   users: MirroredUser[];
   conversations: SourceConversation[];
@@ -55,14 +63,19 @@ async function loadSource(store: Store, o: RestoreOptions): Promise<Source> {
   return { users: await store.restore.users(o.sourceAppId, o.includeDeleted), conversations };
 }
 
+/** The source ids of the ledger entries TalkJS accepted. */
+const appliedIds = (entries: readonly LedgerEntry[]): Set<string> =>
+  new Set(entries.filter((e) => e.status === "applied").map((e) => e.sourceId));
+
 /** The plan: counts, requests, time at the target's rate, and what cannot be restored. Reads only the database. */
 export async function planRestore(store: Store, o: RestoreOptions): Promise<RestorePlan> {
-  const source = await loadSource(store, o);
-  const done = (entries: LedgerEntry[]) =>
-    new Set(entries.filter((e) => e.status === "applied").map((e) => e.sourceId));
-  const usersDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"));
-  const convsDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "conversation"));
-  const filesDone = done(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "file"));
+  return planOf(store, o, await loadSource(store, o));
+}
+
+async function planOf(store: Store, o: RestoreOptions, source: Source): Promise<RestorePlan> {
+  const usersDone = appliedIds(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"));
+  const convsDone = appliedIds(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "conversation"));
+  const filesDone = appliedIds(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "file"));
   const filesSeen = new Set<string>();
   const plan: RestorePlan = {
     sourceAppId: o.sourceAppId,
@@ -98,7 +111,7 @@ export async function planRestore(store: Store, o: RestoreOptions): Promise<Rest
       ).length;
     }
     const messages = await store.restore.messages(o.sourceAppId, id, o.includeDeleted);
-    const applied = done(await store.restore.ofConversation(o.targetAppId, o.sourceAppId, id));
+    const applied = appliedIds(await store.restore.ofConversation(o.targetAppId, o.sourceAppId, id));
     const files = await store.restore.files(
       o.sourceAppId,
       messages.filter(importable).map((m) => m.id),
@@ -189,7 +202,8 @@ export async function runRestore(
   client: TalkJSClient,
   o: RestoreOptions,
 ): Promise<RestoreSummary> {
-  const plan = await planRestore(store, o);
+  const source = await loadSource(store, o);
+  const plan = await planOf(store, o, source);
   const summary: RestoreSummary = {
     plan,
     usersPut: 0,
@@ -219,7 +233,7 @@ export async function runRestore(
     );
   }
   try {
-    return await lockedRestore(store, client, o, plan, summary);
+    return await lockedRestore(store, client, o, source, plan, summary);
   } finally {
     await lock.release().catch(() => {});
   }
@@ -229,6 +243,7 @@ async function lockedRestore(
   store: Store,
   client: TalkJSClient,
   o: RestoreOptions,
+  source: Source,
   plan: RestorePlan,
   summary: RestoreSummary,
 ): Promise<RestoreSummary> {
@@ -254,7 +269,7 @@ async function lockedRestore(
       },
     });
   try {
-    await restoreAll(store, client, o, summary);
+    await restoreAll(store, client, o, source, summary);
   } catch (error) {
     await finish("failed", error instanceof Error ? error.message : String(error)).catch(() => {});
     await store.restore.addTotals(o.sourceAppId, { runsFailed: 1 }).catch(() => {});
@@ -266,12 +281,14 @@ async function lockedRestore(
   return summary;
 }
 
-async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions, summary: RestoreSummary) {
-  const ledger = (
-    kind: "user" | "conversation" | "message",
-    sourceId: string,
-    extra: Partial<LedgerEntry>,
-  ): LedgerRow => ({
+async function restoreAll(
+  store: Store,
+  client: TalkJSClient,
+  o: RestoreOptions,
+  source: Source,
+  summary: RestoreSummary,
+) {
+  const ledger: Ledger = (kind, sourceId, extra) => ({
     targetAppId: o.targetAppId,
     sourceAppId: o.sourceAppId,
     kind,
@@ -283,7 +300,6 @@ async function restoreAll(store: Store, client: TalkJSClient, o: RestoreOptions,
     fingerprint: null,
     ...extra,
   });
-  const source = await loadSource(store, o);
   const files = await RestoreFiles.open(store, client, o);
   try {
     await restoreSource(store, client, o, summary, ledger, source, files);
@@ -297,21 +313,13 @@ async function restoreSource(
   client: TalkJSClient,
   o: RestoreOptions,
   summary: RestoreSummary,
-  ledger: (
-    kind: "user" | "conversation" | "message",
-    sourceId: string,
-    extra: Partial<LedgerEntry>,
-  ) => LedgerRow,
+  ledger: Ledger,
   source: Source,
   files: RestoreFiles,
 ): Promise<void> {
   const { signal } = o;
   // 1. Users: idempotent PUTs; the ledger only saves resending them on a rerun.
-  const usersDone = new Set(
-    (await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"))
-      .filter((e) => e.status === "applied")
-      .map((e) => e.sourceId),
-  );
+  const usersDone = appliedIds(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "user"));
   const users = source.users.filter((u) => !usersDone.has(u.id));
   for (let i = 0; i < users.length; i += USER_BATCH) {
     const batch = users.slice(i, i + USER_BATCH);
@@ -325,11 +333,7 @@ async function restoreSource(
   }
 
   // 2. Conversations, each with its messages.
-  const convsDone = new Set(
-    (await store.restore.ofKind(o.targetAppId, o.sourceAppId, "conversation"))
-      .filter((e) => e.status === "applied")
-      .map((e) => e.sourceId),
-  );
+  const convsDone = appliedIds(await store.restore.ofKind(o.targetAppId, o.sourceAppId, "conversation"));
   let conversationsDone = 0;
   const one = async (c: SourceConversation): Promise<void> => {
     signal?.throwIfAborted();
@@ -364,21 +368,8 @@ async function restoreSource(
   };
   // Conversations are independent (each has its own ledger rows and read-back), so several go at
   // once; one conversation's imports stay in order. After a failure no new conversation starts,
-  // the ones in flight finish their current request, then the first error is thrown.
-  let next = 0;
-  let failure: { error: unknown } | null = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < source.conversations.length) {
-      const c = source.conversations[next++] as SourceConversation;
-      try {
-        await one(c);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 4) }, worker));
-  if (failure !== null) throw (failure as { error: unknown }).error;
+  // the ones in flight finish, then the first error is thrown (mapLimited).
+  await mapLimited(source.conversations, o.concurrency ?? 4, one);
 }
 
 /** Records the target id of every applied message of a conversation that has none yet (one read-back). */
@@ -389,7 +380,7 @@ async function mapTargetIds(
   conversationId: string,
   messages: readonly Message[],
   summary: RestoreSummary,
-  ledger: LedgerOf,
+  ledger: Ledger,
 ): Promise<void> {
   const entries = new Map(
     (await store.restore.ofConversation(o.targetAppId, o.sourceAppId, conversationId)).map((e) => [
@@ -425,19 +416,13 @@ async function mapTargetIds(
   await store.restore.write(rows);
 }
 
-type LedgerOf = (
-  kind: "message",
-  sourceId: string,
-  extra: Partial<LedgerEntry>,
-) => Parameters<Store["restore"]["write"]>[0][number];
-
 async function restoreMessages(
   store: Store,
   client: TalkJSClient,
   o: RestoreOptions,
   conversationId: string,
   summary: RestoreSummary,
-  ledger: LedgerOf,
+  ledger: Ledger,
   files: RestoreFiles,
 ): Promise<void> {
   const { signal } = o;
