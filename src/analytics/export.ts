@@ -19,7 +19,7 @@ import {
   exportRawPage,
   type MessageKeyset,
 } from "../store/sql/analytics.ts";
-import { type Sql, toDate } from "../store/sql/shared.ts";
+import { type Sql, toDate, toJson } from "../store/sql/shared.ts";
 import type { Store } from "../store/store.ts";
 import { withoutNul } from "./report.ts";
 
@@ -67,8 +67,6 @@ export function parseSince(raw: string): Date {
   }
   return d;
 }
-
-const parseRaw = (raw: unknown): object => (typeof raw === "string" ? JSON.parse(raw) : raw) as object;
 
 type Row = Record<string, unknown>;
 
@@ -179,7 +177,7 @@ function ndjson(rows: Row[], extra: object, onRow: (deleted: boolean) => void): 
   let chunk = "";
   for (const row of rows) {
     const deletedAt = toDate(row.deleted_at);
-    chunk += `${canonicalJson({ ...parseRaw(row.raw), ...extra, deleted_at: deletedAt?.toISOString() ?? null })}\n`;
+    chunk += `${canonicalJson({ ...toJson<object>(row.raw), ...extra, deleted_at: deletedAt?.toISOString() ?? null })}\n`;
     onRow(deletedAt !== null);
   }
   return chunk;

@@ -37,7 +37,7 @@ import {
   streamErrors,
   userRaw,
 } from "./sql/privacy.ts";
-import { chunk, MAX_PARAMS, type Sql, toNumber } from "./sql/shared.ts";
+import { chunk, MAX_PARAMS, type Sql, toJson, toNumber } from "./sql/shared.ts";
 
 /** The erased users of an app (read once per page written: the table is tiny, by primary key). */
 export async function erasedIds(db: Db, appId: string): Promise<Set<string>> {
@@ -159,9 +159,6 @@ async function releaseBlobs(tx: Tx, onlyThese: Sql, release: Sql | null): Promis
 
 const PAGE = 500;
 
-const parse = (raw: unknown): Record<string, unknown> =>
-  (typeof raw === "string" ? JSON.parse(raw) : raw) as Record<string, unknown>;
-
 export class PrivacyStore {
   readonly #db: Db;
 
@@ -197,7 +194,7 @@ export class PrivacyStore {
         const [userRow] = await tx.$queryRaw<{ id: string; raw: unknown }[]>(userRaw(appId, userId));
         if (userRow) {
           counts.users = 1;
-          const user = parse(userRow.raw) as unknown as MirroredUser;
+          const user = toJson<MirroredUser>(userRow.raw);
           for (const s of [user.name, ...(user.email ?? []), ...(user.phone ?? [])])
             if (typeof s === "string" && s.length >= 3 && s !== "[DELETED]") personal.push(s);
           const blank = blankUser(user);
@@ -216,7 +213,7 @@ export class PrivacyStore {
           counts.messages += rows.length;
           if (!opts.apply) continue;
           for (const r of rows) {
-            const blank = blankMessage(parse(r.raw) as unknown as Message);
+            const blank = blankMessage(toJson<Message>(r.raw));
             await tx.$executeRaw(
               eraseMessageRow(pg, appId, blank as unknown as Record<string, unknown>, contentHash(blank), at),
             );
@@ -227,7 +224,7 @@ export class PrivacyStore {
         );
         counts.conversations = convs.length;
         for (const r of opts.apply ? convs : []) {
-          const [blank] = redactConversations([parse(r.raw) as unknown as Conversation], new Set([userId]));
+          const [blank] = redactConversations([toJson<Conversation>(r.raw)], new Set([userId]));
           await tx.$executeRaw(
             eraseConversationLastMessage(
               pg,

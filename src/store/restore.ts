@@ -19,7 +19,7 @@ import {
   sourceUsers,
   writeLedger,
 } from "./sql/restore.ts";
-import { chunk, MAX_PARAMS, toDate, toNumber } from "./sql/shared.ts";
+import { chunk, MAX_PARAMS, toDate, toJson, toNumber } from "./sql/shared.ts";
 
 export type { LedgerKind, LedgerRow, LedgerStatus, RestoreTotalsDelta } from "./sql/restore.ts";
 
@@ -58,13 +58,10 @@ export interface SourceFile {
   contentType: string | null;
 }
 
-/** JSON columns come back parsed (PostgreSQL) or as text (SQLite). */
-function json<T>(value: unknown): T {
-  return (typeof value === "string" ? JSON.parse(value) : value) as T;
-}
+/** A nullable text column. */
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 function entry(r: Record<string, unknown>): LedgerEntry {
-  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
     sourceId: String(r.source_id),
     conversationId: str(r.conversation_id),
@@ -150,7 +147,7 @@ export class RestoreStore {
     const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
       sourceUsers(appId, includeDeleted),
     );
-    return rows.map((r) => json<MirroredUser>(r.raw));
+    return rows.map((r) => toJson<MirroredUser>(r.raw));
   }
 
   async conversations(
@@ -163,7 +160,7 @@ export class RestoreStore {
     const out = new Map<string, SourceConversation>();
     for (const r of rows)
       out.set(String(r.id), {
-        conversation: json<Conversation>(r.raw),
+        conversation: toJson<Conversation>(r.raw),
         participants: {},
         deletedAt: toDate(r.deleted_at),
       });
@@ -190,7 +187,6 @@ export class RestoreStore {
         sourceMessageFiles(appId, part),
       );
       for (const r of rows) {
-        const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
         const f: SourceFile = {
           messageId: String(r.message_id),
           blockIndex: toNumber(r.block_index),
@@ -212,6 +208,6 @@ export class RestoreStore {
     const rows = await this.#db.client.$queryRaw<Record<string, unknown>[]>(
       sourceMessages(appId, conversationId, includeDeleted),
     );
-    return rows.map((r) => json<Message>(r.raw));
+    return rows.map((r) => toJson<Message>(r.raw));
   }
 }

@@ -64,3 +64,8 @@ export function toDate(value: unknown): Date | null {
 export function toNumber(value: unknown): number {
   return value === null || value === undefined ? 0 : Number(value);
 }
+
+/** A JSON column as a raw query returns it: parsed (PostgreSQL) or the stored text (SQLite). */
+export function toJson<T>(value: unknown): T {
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+}
