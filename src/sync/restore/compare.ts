@@ -7,6 +7,7 @@
 // compared as the sorted list of (filename, size). The source side lists only what a restore can
 // carry: the files the mirror archived (message_files `stored`), and with the documented import
 // shape only a message's first (one attachmentToken per message).
+import { fileRefsOf } from "../../store/files.ts";
 import type { SourceFile } from "../../store/restore.ts";
 import type { Store } from "../../store/store.ts";
 import type { Message, MirroredUser } from "../../talkjs/types.ts";
@@ -15,29 +16,9 @@ import type { ImportShape } from "./types.ts";
 
 type FileForm = [string, number];
 
-/** The name a URL's last path segment gives (an attachment has no filename of its own). */
-function nameFromUrl(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
-  } catch {
-    return "";
-  }
-}
-
-/** The files a (target) message holds: its attachment and its content file blocks. */
-function filesOfMessage(m: Message): FileForm[] {
-  const out: FileForm[] = [];
-  const a = m.attachment as { url?: unknown; size?: unknown } | null | undefined;
-  if (a && typeof a.url === "string") out.push([nameFromUrl(a.url), Number(a.size ?? 0)]);
-  for (const block of Array.isArray(m.content) ? m.content : []) {
-    const b = block as { type?: unknown; url?: unknown; size?: unknown; filename?: unknown } | null;
-    if (b?.type !== "file" || typeof b.url !== "string") continue;
-    out.push([
-      typeof b.filename === "string" && b.filename !== "" ? b.filename : nameFromUrl(b.url),
-      Number(b.size ?? 0),
-    ]);
-  }
-  return out;
+/** The files a (target) message holds, as compared: the mirror's own reading of its file references. */
+function filesOfMessage(appId: string, m: Message): FileForm[] {
+  return fileRefsOf(appId, m).map((r): FileForm => [r.filename ?? "", r.declaredSize ?? 0]);
 }
 
 /** What of a message survives an import. */
@@ -131,7 +112,7 @@ export async function compareRestore(
       count.set(form, (count.get(form) ?? 0) + 1);
     }
     for (const m of await target.store.restore.messages(target.appId, id, false)) {
-      const form = restoredForm(m, filesOfMessage(m));
+      const form = restoredForm(m, filesOfMessage(target.appId, m));
       count.set(form, (count.get(form) ?? 0) - 1);
     }
     let missing = 0;
