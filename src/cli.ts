@@ -354,12 +354,8 @@ async function restoreCommand(inv: Invocation): Promise<void> {
       "--to-app",
       `is the mirrored app ${appId} itself; pass --into-source to restore into it (this is how deleted conversations come back)`,
     );
-  let since: Date | null = null;
-  if (typeof values.since === "string") {
-    since = new Date(values.since);
-    if (Number.isNaN(since.getTime()))
-      throw new ConfigError("--since", `"${values.since}" is not a date (2026-01-31)`);
-  }
+  const { parseSince } = await import("./analytics/export.ts");
+  const since = typeof values.since === "string" ? parseSince(values.since) : null;
   const ids =
     typeof values.conversations === "string"
       ? values.conversations
@@ -388,10 +384,13 @@ async function restoreCommand(inv: Invocation): Promise<void> {
     concurrency: restore.target.maxConcurrency ?? 4,
     filesDir: config.sync.files?.dir ?? null,
   };
+  const showPlan = async (): Promise<void> => {
+    const plan = await planRestore(store, options);
+    inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
+  };
   if (dryRun && values.verify !== true) {
     try {
-      const plan = await planRestore(store, options);
-      inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
+      await showPlan();
     } finally {
       await store.close();
     }
@@ -404,10 +403,8 @@ async function restoreCommand(inv: Invocation): Promise<void> {
   const target = createTalkJSClient({ ...restore.target, logger, signal: signals.signal });
   let last = 0;
   try {
-    if (dryRun) {
-      const plan = await planRestore(store, options);
-      inv.out(values.json ? JSON.stringify(plan) : formatPlan(plan, true));
-    } else {
+    if (dryRun) await showPlan();
+    else {
       const summary = await runRestore(store, target, {
         ...options,
         signal: signals.signal,

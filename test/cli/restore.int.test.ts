@@ -124,6 +124,14 @@ describe.each(PROVIDERS)("restore command on %s", (provider) => {
     },
   );
 
+  it.skipIf(skip)("--since that is not a date is refused by name (exit 2), nothing sent", async () => {
+    sim.clearRequestLog();
+    const r = await runCli(["restore", "--to-app", target, "--since", "soon", "--yes"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--since: "soon" is not a date/);
+    expect(sim.requestLog).toEqual([]);
+  });
+
   it.skipIf(skip)("--to-app naming the mirrored app itself needs --into-source", async () => {
     const r = await runCli(["restore", "--to-app", source, "--yes"], env);
     expect(r.code).toBe(2);
