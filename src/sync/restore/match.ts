@@ -44,19 +44,13 @@ export class MessageBag {
     const i = list?.indexOf(id) ?? -1;
     if (list && i >= 0) list.splice(i, 1);
   }
-
-  get size(): number {
-    let n = 0;
-    for (const l of this.#ids.values()) n += l.length;
-    return n;
-  }
 }
 
 /**
  * Splits the source messages not yet known applied into those the target already has (claimed
  * from `bag`, with the target id) and those still to send, in source order. The messages the
- * ledger knows applied must be claimed from the bag first (`claimApplied`), so their copies are
- * not mistaken for the missing ones.
+ * ledger knows applied are claimed from the bag first, so their copies are not mistaken for the
+ * missing ones.
  */
 export function matchMissing(
   bag: MessageBag,
