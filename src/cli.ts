@@ -300,9 +300,9 @@ const RESTORE_HELP = `Usage: talkjs-mirror restore --to-app ID [--conversations 
 
 Puts the mirror of TALKJS_APP_ID back into app ID: users (batch PUT), conversations (PUT) with
 their participants' access and notify, then every user message through TalkJS's import endpoint,
-with its original timestamp and readBy, and its archived files (uploaded once per target and
-content; a file not archived leaves its message as text, counted). Exactly once: every import is recorded in restore_ledger
-before and after it is sent, and a conversation whose last import had an unknown outcome (timeout,
+with its original timestamp and readBy, and its archived files (uploaded once per target,
+content and name; a file not archived leaves its message as text, counted). Exactly once: every
+import is recorded in restore_ledger before and after it is sent, and a conversation whose last import had an unknown outcome (timeout,
 reset, the process killed) is read back and matched message by message before anything more is
 sent; run it again after any failure. A target conversation that already has messages gets only
 the missing ones (matched on sender, timestamp and text, counting repeats); --skip-existing leaves

@@ -68,7 +68,7 @@ export async function runDemo(args: string[], out: (line: string) => void = cons
   rmSync(filesDir, { recursive: true, force: true });
 
   const started = Date.now();
-  // A second, empty app: the restore round trip's target (./demo-restore.ts).
+  // A second, empty app: the restore round trip's target (demoRestore below).
   const simulator = await startSimulator({ conversations, seed, apps: ["demo", DEMO_TARGET_APP] });
   out(`Simulated TalkJS app "${simulator.appId}" with ${conversations} conversations at ${simulator.url}`);
   const config = loadConfig(

@@ -245,7 +245,7 @@ export function createMetrics(sources: MetricsSources): WorkerMetrics {
   });
   new Counter({
     name: `${PREFIX}restored_files_total`,
-    help: "Archived files restores uploaded to a TalkJS app (once per target and content).",
+    help: "Archived files restores uploaded to a TalkJS app (once per target, content and name).",
     registers,
     async collect() {
       const t = await restores();

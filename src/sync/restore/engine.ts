@@ -470,7 +470,7 @@ async function restoreMessages(
     for (let i = 0, b = batchBase + 1; i < missing.length; i += o.batchSize, b++) {
       signal?.throwIfAborted();
       const batch = missing.slice(i, i + o.batchSize);
-      // Files first (uploaded once per sha256, tokens in the ledger): the import names them by token.
+      // Files first (uploaded once per content and name, tokens in the ledger): the import names them by token.
       const tokens = await files.tokensFor(batch);
       const body = batch.map((m) => importItem(m, o.importShape, tokens.get(m.id)));
       const fp = contentHash(body); // the ledger's fingerprint of the request a row went in
