@@ -18,10 +18,11 @@ import { runMirrorJob, type SyncSettings } from "../../src/sync/jobs.ts";
 import { compareRestore } from "../../src/sync/restore/compare.ts";
 import { planRestore, runRestore } from "../../src/sync/restore/engine.ts";
 import type { ImportShape, RestoreOptions } from "../../src/sync/restore/types.ts";
-import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
+import type { TalkJSClient } from "../../src/talkjs/client.ts";
 import type { Message } from "../../src/talkjs/types.ts";
 import { createMetrics } from "../../src/worker/metrics.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
+import { simClient } from "../helpers/sim-client.ts";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "talkjs-restore-files-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -61,14 +62,7 @@ function settings(files: Partial<FilesSettings> | null): SyncSettings {
 }
 
 function clientFor(sim: Simulator, appId: string): TalkJSClient {
-  const c = createTalkJSClient({
-    appId,
-    secretKey: `sk_test_${appId}`,
-    baseUrl: sim.url,
-    rateLimit: { perSecond: 10_000, burst: 10_000 },
-    retry: { minDelayMs: 1, maxDelayMs: 20, maxAttempts: 5 },
-    logger,
-  });
+  const c = simClient(sim, appId);
   closing.push(() => c.close());
   return c;
 }

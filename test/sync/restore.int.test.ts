@@ -15,10 +15,11 @@ import { compareRestore } from "../../src/sync/restore/compare.ts";
 import { importable, planRestore, runRestore } from "../../src/sync/restore/engine.ts";
 import { importItem } from "../../src/sync/restore/payload.ts";
 import type { RestoreOptions } from "../../src/sync/restore/types.ts";
-import { createTalkJSClient, type TalkJSClient } from "../../src/talkjs/client.ts";
+import type { TalkJSClient } from "../../src/talkjs/client.ts";
 import type { TalkJSClientOptions } from "../../src/talkjs/config.ts";
 import type { Message } from "../../src/talkjs/types.ts";
 import { PROVIDERS, useStore } from "../helpers/db.ts";
+import { simClient } from "../helpers/sim-client.ts";
 
 const SETTINGS: SyncSettings = {
   clockSkewMs: 5_000,
@@ -49,15 +50,7 @@ afterEach(async () => {
 });
 
 function clientFor(sim: Simulator, appId: string, extra: Partial<TalkJSClientOptions> = {}): TalkJSClient {
-  const c = createTalkJSClient({
-    appId,
-    secretKey: `sk_test_${appId}`,
-    baseUrl: sim.url,
-    rateLimit: { perSecond: 10_000, burst: 10_000 },
-    retry: { minDelayMs: 1, maxDelayMs: 20, maxAttempts: 5 },
-    logger,
-    ...extra,
-  });
+  const c = simClient(sim, appId, extra);
   closing.push(() => c.close());
   return c;
 }
